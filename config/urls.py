@@ -1,0 +1,15 @@
+"""URL routes: web pages, the admin and (later) the REST API under /api/v1/."""
+
+from django.contrib import admin
+from django.urls import path
+
+from qi import views
+
+admin.site.site_header = "QI Tracker administration"
+admin.site.site_title = "QI Tracker"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

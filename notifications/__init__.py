@@ -1,0 +1,1 @@
+"""In-app notifications, e-mail, reminders and digests; listens to the events qi announces."""

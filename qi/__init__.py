@@ -1,0 +1,1 @@
+"""The QI domain: models, access rules, workflow services, statistics and web pages."""
