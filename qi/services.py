@@ -552,7 +552,8 @@ def milestone_submit(*, actor: User, milestone: Milestone, evidence: str, eviden
     _require(access.can_edit_project(actor, project), "Only the project team can submit milestones.")
     if project.status != Project.Status.ACTIVE:
         raise QITransitionError(
-            f"Milestones can be submitted only on an active project; this one is {project.get_status_display().lower()}."
+            "Milestones can be submitted only on an active project; "
+            f"this one is {project.get_status_display().lower()}."
         )
     if milestone.status not in MILESTONE_OPEN_STATUSES:
         raise QITransitionError(

@@ -34,6 +34,12 @@ def _required_database_vendor(django_db_setup, django_db_blocker):
         pytest.exit(f"Tests must run on {wanted} but DATABASE_URL points at {connection.vendor}.", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hash test passwords cheaply: the real hasher is slow by design and proves nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Trust:
     organisation: Organisation

@@ -11,6 +11,9 @@ from qi import models
 from qi.models import today
 
 
+PASSWORD = "correct horse battery staple"
+
+
 class OrganisationFactory(DjangoModelFactory):
     class Meta:
         model = models.Organisation
@@ -33,14 +36,13 @@ class DepartmentFactory(DjangoModelFactory):
 class UserFactory(DjangoModelFactory):
     class Meta:
         model = models.User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"doctor{n}@example.nhs.uk")
     full_name = factory.Sequence(lambda n: f"Doctor {n}")
     grade = models.Grade.FY1
     gmc_number = factory.Sequence(lambda n: f"{7000000 + n}")
     organisation = factory.SubFactory(OrganisationFactory)
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+    password = factory.django.Password(PASSWORD)
 
 
 class RoleFactory(DjangoModelFactory):

@@ -1,0 +1,101 @@
+"""Access rules: each kind of user against the table in DESIGN.md, rule functions and list scoping alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from qi import access, services
+from qi.models import Milestone, Project
+
+# person -> (sees whole project, may edit, may review, may hand over, may manage team)
+EXPECTED = {
+    "alice": (True, True, False, True, True),  # lead
+    "bob": (True, True, False, False, False),  # team member
+    "sam": (True, False, True, False, False),  # supervisor
+    "quinn": (True, False, True, True, True),  # QI lead of the department
+    "olga": (True, False, True, True, True),  # QI lead of the organisation
+    "ursula": (False, False, False, False, False),  # QI lead of another department
+    "dora": (False, False, False, False, False),  # doctor in the same trust
+    "charlie": (False, False, False, False, False),  # another trust
+}
+
+
+@pytest.mark.parametrize("person", EXPECTED)
+def test_rule_functions_follow_the_access_table(trust, active_project, person):
+    user = getattr(trust, person)
+    sees, edits, reviews, hands_over, manages = EXPECTED[person]
+    assert access.can_view_project(user, active_project) is sees
+    assert access.can_edit_project(user, active_project) is edits
+    assert access.can_review(user, active_project) is reviews
+    assert access.can_review_milestone(user, active_project.milestones.first()) is reviews
+    assert access.can_hand_over(user, active_project) is hands_over
+    assert access.can_manage_team(user, active_project) is manages
+
+
+@pytest.mark.parametrize("person", EXPECTED)
+def test_lists_are_scoped_by_the_same_rules(trust, active_project, person):
+    user = getattr(trust, person)
+    sees, _, reviews, _, _ = EXPECTED[person]
+    assert list(Project.objects.visible_to(user)) == ([active_project] if sees else [])
+    visible_milestones = Milestone.objects.visible_to(user)
+    assert visible_milestones.count() == (active_project.milestones.count() if sees else 0)
+    assert Milestone.objects.reviewable_by(user).exists() is reviews
+
+
+def test_anonymous_users_see_nothing(trust, active_project):
+    from django.contrib.auth.models import AnonymousUser
+
+    anonymous = AnonymousUser()
+    assert not access.can_view_project(anonymous, active_project)
+    assert not access.can_view_in_library(anonymous, active_project)
+    assert not access.can_review(anonymous, active_project)
+    assert not Project.objects.visible_to(anonymous).exists()
+    assert not Project.objects.in_library_of(anonymous).exists()
+    assert not Milestone.objects.reviewable_by(anonymous).exists()
+
+
+def test_visible_to_lists_each_project_once(trust, active_project):
+    # olga is QI lead of the organisation; make her supervisor too: two reasons, one row.
+    services.project_supervisor_set(actor=trust.alice, project=active_project, supervisor=trust.olga)
+    assert Project.objects.visible_to(trust.olga).count() == 1
+
+
+def test_an_ended_membership_no_longer_grants_access(trust, active_project):
+    services.project_member_remove(actor=trust.alice, project=active_project, user=trust.bob)
+    assert not access.can_view_project(trust.bob, active_project)
+    assert not Project.objects.visible_to(trust.bob).exists()
+
+
+def complete(project, trust):
+    for milestone in project.milestones.filter(required=True):
+        services.milestone_submit(actor=trust.alice, milestone=milestone, evidence="Evidence")
+        services.milestone_approve(actor=trust.sam, milestone=milestone)
+    return services.project_complete(
+        actor=trust.alice, project=project, outcome_summary="ECG times halved", lessons_learned="Ask the nurses"
+    )
+
+
+@pytest.mark.parametrize(("person", "in_library"), [("dora", True), ("ursula", True), ("charlie", False)])
+def test_the_learning_library_holds_completed_projects_of_the_same_trust(trust, active_project, person, in_library):
+    user = getattr(trust, person)
+    assert not access.can_view_in_library(user, active_project)  # not completed yet
+    assert not Project.objects.in_library_of(user).exists()
+    complete(active_project, trust)
+    active_project.refresh_from_db()
+    assert access.can_view_in_library(user, active_project) is in_library
+    assert Project.objects.in_library_of(user).exists() is in_library
+    assert not access.can_view_project(user, active_project)  # the library is a summary, not the project
+
+
+def test_a_qi_lead_reviews_only_where_not_on_the_team(trust, active_project):
+    services.project_member_add(actor=trust.alice, project=active_project, user=trust.olga)
+    assert access.can_view_project(trust.olga, active_project)
+    assert not access.can_review(trust.olga, active_project)
+    assert not Milestone.objects.reviewable_by(trust.olga).exists()
+
+
+def test_only_the_lead_completes_but_qi_leads_may_abandon(trust, active_project):
+    assert access.can_complete(trust.alice, active_project)
+    assert not access.can_complete(trust.quinn, active_project)
+    assert access.can_abandon(trust.quinn, active_project)
+    assert not access.can_abandon(trust.bob, active_project)
