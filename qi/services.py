@@ -109,7 +109,7 @@ def _require_same_organisation(person: User, project_or_department: Project | De
 
 def _locked(project: Project) -> Project:
     """Re-read the project under a row lock so concurrent transitions queue behind each other."""
-    return Project.objects.select_for_update().select_related("department").get(pk=project.pk)
+    return Project.objects.select_for_update(of=("self",)).select_related("department").get(pk=project.pk)
 
 
 # --- projects --------------------------------------------------------------------------------
@@ -477,7 +477,7 @@ MILESTONE_OPEN_STATUSES = (Milestone.Status.PLANNED, Milestone.Status.CHANGES_RE
 
 
 def _locked_milestone(milestone: Milestone) -> Milestone:
-    return Milestone.objects.select_for_update().select_related("project__department").get(pk=milestone.pk)
+    return Milestone.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=milestone.pk)
 
 
 @transaction.atomic
@@ -692,7 +692,7 @@ def pdsa_cycle_update(*, actor: User, cycle: PDSACycle, **changes: Any) -> PDSAC
     unknown = set(changes) - set(PDSA_FIELDS)
     if unknown:
         raise QIValidationError(f"Unknown PDSA fields: {', '.join(sorted(unknown))}.")
-    cycle = PDSACycle.objects.select_for_update().select_related("project__department").get(pk=cycle.pk)
+    cycle = PDSACycle.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=cycle.pk)
     _require(access.can_edit_project(actor, cycle.project), "Only the project team can edit PDSA cycles.")
     _require_open(cycle.project, "edit its PDSA cycles")
     before = _snapshot(cycle, changes)
@@ -785,7 +785,7 @@ def _data_point_from_row(measure: Measure, row: Mapping[str, Any]) -> DataPoint:
 @transaction.atomic
 def data_points_add(*, actor: User, measure: Measure, rows: Sequence[Mapping[str, Any]]) -> list[DataPoint]:
     """Add data points to a measure, all or none: the first bad row is named and nothing is saved."""
-    measure = Measure.objects.select_for_update().select_related("project__department").get(pk=measure.pk)
+    measure = Measure.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=measure.pk)
     project = measure.project
     _require(access.can_edit_project(actor, project), "Only the project team can enter data.")
     _require_open(project, "enter data")
