@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from qi.patient_data import free_text_errors
 
@@ -37,7 +38,7 @@ class PatientDataGuarded(models.Model):
     def clean(self) -> None:
         super().clean()
         errors = free_text_errors(
-            (name, str(self._meta.get_field(name).verbose_name).capitalize(), getattr(self, name) or "")
+            (name, capfirst(str(self._meta.get_field(name).verbose_name)), getattr(self, name) or "")
             for name in self.patient_free_text_fields
         )
         if errors:

@@ -10,7 +10,6 @@ from factory.django import DjangoModelFactory
 from qi import models
 from qi.models import today
 
-
 PASSWORD = "correct horse battery staple"
 
 
