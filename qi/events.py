@@ -7,11 +7,15 @@ the change has committed, so a listener that enqueues a task never sees uncommit
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.dispatch import Signal
 
 logger = logging.getLogger(__name__)
+_silenced: ContextVar[bool] = ContextVar("qi_events_silenced", default=False)
 
 project_created = Signal()  # project_id, actor_id
 project_activated = Signal()  # project_id, actor_id
@@ -27,7 +31,19 @@ milestone_reviewed = Signal()  # milestone_id, project_id, review_id, decision, 
 
 def announce(signal: Signal, **ids: object) -> None:
     """Send the signal once the current transaction commits (at once outside a transaction)."""
+    if _silenced.get():
+        return
     transaction.on_commit(lambda: _send(signal, ids))
+
+
+@contextmanager
+def silenced() -> Iterator[None]:
+    """Announce nothing inside this block: for building demo or imported history, not for live work."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
 
 
 def _send(signal: Signal, ids: dict[str, object]) -> None:

@@ -446,18 +446,24 @@ class MilestoneQuerySet(models.QuerySet):
         return self.exclude(status=Milestone.Status.APPROVED)
 
     def overdue(self, on: dt.date | None = None) -> MilestoneQuerySet:
-        """Past their due date and not yet submitted or approved; derived, never stored."""
+        """Past their due date, not yet submitted or approved, on an active project; derived, never stored.
+
+        Drafts have not started and closed projects are finished, so neither has anything overdue.
+        """
         return self.filter(
             due_on__lt=on or today(),
             status__in=[Milestone.Status.PLANNED, Milestone.Status.CHANGES_REQUESTED],
+            project__status=Project.Status.ACTIVE,
         )
 
     def due_within(self, days: int, on: dt.date | None = None) -> MilestoneQuerySet:
+        """Due in the next `days` days (today included) and still to be submitted, on an active project."""
         start = on or today()
         return self.filter(
             due_on__gte=start,
             due_on__lte=start + dt.timedelta(days=days),
             status__in=[Milestone.Status.PLANNED, Milestone.Status.CHANGES_REQUESTED],
+            project__status=Project.Status.ACTIVE,
         )
 
     def awaiting_review(self) -> MilestoneQuerySet:
@@ -539,7 +545,11 @@ class Milestone(PatientDataGuarded):
         return self.title
 
     def is_overdue(self, on: dt.date | None = None) -> bool:
-        return self.due_on < (on or today()) and self.status in (self.Status.PLANNED, self.Status.CHANGES_REQUESTED)
+        return (
+            self.due_on < (on or today())
+            and self.status in (self.Status.PLANNED, self.Status.CHANGES_REQUESTED)
+            and self.project.status == Project.Status.ACTIVE
+        )
 
 
 class Review(PatientDataGuarded):

@@ -569,13 +569,14 @@ def milestone_submit(*, actor: User, milestone: Milestone, evidence: str, eviden
     if project.supervisor_id is None:
         raise QITransitionError("This project has no supervisor to review the milestone: name one first.")
     verb = "milestone.resubmitted" if milestone.status == Milestone.Status.CHANGES_REQUESTED else "milestone.submitted"
-    fields = ("status", "evidence", "evidence_url", "submitted_at", "submitted_by")
+    fields = ("status", "evidence", "evidence_url", "submitted_at", "submitted_by", "decided_at")
     before = _snapshot(milestone, fields)
     milestone.status = Milestone.Status.SUBMITTED
     milestone.evidence = evidence
     milestone.evidence_url = (evidence_url or "").strip()
     milestone.submitted_at = timezone.now()
     milestone.submitted_by = actor
+    milestone.decided_at = None  # waiting for a new decision
     _validate(milestone)
     milestone.save()
     _audit(actor=actor, verb=verb, obj=milestone, project=project, before=before, after=_snapshot(milestone, fields))

@@ -23,6 +23,7 @@ from qi.models import (
     Measure,
     Milestone,
     Placement,
+    Project,
     ProjectMembership,
     Review,
     Role,
@@ -441,7 +442,9 @@ def _frozen_at(date: dt.date, hour: int = 12):
 @pytest.fixture
 def milestones():
     """Milestones around TODAY, keyed by a description of their state."""
-    project = ProjectFactory(starts_on=TODAY - dt.timedelta(days=60), ends_on=TODAY + dt.timedelta(days=60))
+    project = ProjectFactory(
+        status=Project.Status.ACTIVE, starts_on=TODAY - dt.timedelta(days=60), ends_on=TODAY + dt.timedelta(days=60)
+    )
     submitted = {"evidence": "Done.", "submitted_at": timezone.now()}
 
     def make(days: int, status: str = "planned", **fields) -> Milestone:
@@ -488,7 +491,7 @@ def test_milestone_due_today_is_not_overdue_until_tomorrow(milestones):
 
 
 def test_overdue_follows_the_london_calendar_not_utc():
-    milestone = MilestoneFactory(due_on=D(2025, 6, 30))
+    milestone = MilestoneFactory(due_on=D(2025, 6, 30), project__status=Project.Status.ACTIVE)
     # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST): the milestone is a day late.
     with time_machine.travel(dt.datetime(2025, 6, 30, 23, 30, tzinfo=dt.UTC), tick=False):
         assert milestone.is_overdue()
@@ -506,6 +509,16 @@ def test_overdue_on_a_given_date(milestones):
         "changes requested, due in 3 days",
     }
     assert milestones["planned, due today"].is_overdue(on=on)
+
+
+@pytest.mark.parametrize("status", [Project.Status.DRAFT, Project.Status.ABANDONED])
+def test_milestones_of_projects_not_running_are_never_overdue_or_due(milestones, status):
+    project = milestones["planned, due yesterday"].project
+    Project.objects.filter(pk=project.pk).update(status=status, abandoned_at=timezone.now(), abandon_reason="Moved on")
+    with _frozen_at(TODAY):
+        assert not Milestone.objects.overdue().exists()
+        assert not Milestone.objects.due_within(7).exists()
+        assert not Milestone.objects.get(pk=milestones["planned, due yesterday"].pk).is_overdue()
 
 
 def test_due_within_counts_today_up_to_and_including_the_last_day(milestones):

@@ -104,6 +104,12 @@ class TestProjectCreate:
         assert callbacks  # queued for commit, not sent inside the transaction
         assert announced == []
 
+    def test_silenced_events_are_not_announced(self, trust, announced, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True), events.silenced():
+            services.project_create(actor=trust.alice, department=trust.cardiology, title="T", problem="P", aim="A")
+        assert announced == []
+        assert AuditEvent.objects.filter(verb="project.created").exists()  # still recorded
+
     def test_a_doctor_cannot_start_a_project_in_another_trust(self, trust):
         with pytest.raises(QIValidationError, match="Riverside"):
             services.project_create(actor=trust.charlie, department=trust.cardiology, title="T", problem="P", aim="A")
@@ -359,6 +365,8 @@ class TestMilestoneWorkflow:
         milestone.refresh_from_db()
         assert milestone.status == Milestone.Status.CHANGES_REQUESTED
         services.milestone_submit(actor=trust.alice, milestone=milestone, evidence="Aim with a date.")
+        milestone.refresh_from_db()
+        assert (milestone.status, milestone.decided_at) == (Milestone.Status.SUBMITTED, None)
         services.milestone_approve(actor=trust.sam, milestone=milestone)
         milestone.refresh_from_db()
         assert milestone.status == Milestone.Status.APPROVED
