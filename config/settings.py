@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +33,8 @@ else:
         )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("Environment variable ALLOWED_HOSTS must name this site's host(s) when DEBUG is false.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -87,8 +90,9 @@ def _database_from_env() -> dict:
         raise ImproperlyConfigured(f"Environment variable DATABASE_URL is not a usable database URL: {exc}") from None
     if config["ENGINE"].endswith("sqlite3"):
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-        # Several processes (web, worker, beat) share the file: wait for locks instead of failing.
-        config.setdefault("OPTIONS", {})["timeout"] = 20
+        # Several processes (web, worker, beat) share the file: wait for locks instead of failing, and
+        # take the write lock when a transaction starts so it never fails upgrading a read lock.
+        config.setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
         config["CONN_MAX_AGE"] = 0
     else:
         config["CONN_HEALTH_CHECKS"] = True
@@ -105,10 +109,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(f"Environment variable TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from None
 USE_I18N = True
 USE_TZ = True
 

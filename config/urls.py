@@ -1,7 +1,7 @@
 """URL routes: web pages, the admin and (later) the REST API under /api/v1/."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from qi import views
 
@@ -11,5 +11,6 @@ admin.site.site_title = "QI Tracker"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

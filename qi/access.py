@@ -2,6 +2,7 @@
 
 | who                                   | sees                         | may change                       |
 | project lead and team                 | the whole project            | project, milestones, PDSA, data  |
+| former team members                   | the whole project            | nothing                          |
 | project supervisor                    | the whole project            | reviews milestones               |
 | QI lead of the department/organisation| every project in scope       | reviews milestones; hands over   |
 | anyone in the same organisation       | completed projects (library) | nothing                          |
@@ -40,11 +41,15 @@ def is_qi_lead_for(user: User, project: Project) -> bool:
     )
 
 
+def was_ever_on_team(user: User, project: Project) -> bool:
+    return user.is_authenticated and ProjectMembership.objects.filter(project=project, user=user).exists()
+
+
 def can_view_project(user: User, project: Project) -> bool:
-    """See the whole project: team, supervisor, QI lead in scope."""
+    """See the whole project: team (former members too, for their portfolio), supervisor, QI lead in scope."""
     if not user.is_authenticated:
         return False
-    return project.supervisor_id == user.pk or is_on_team(user, project) or is_qi_lead_for(user, project)
+    return project.supervisor_id == user.pk or was_ever_on_team(user, project) or is_qi_lead_for(user, project)
 
 
 def can_view_in_library(user: User, project: Project) -> bool:

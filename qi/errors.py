@@ -19,6 +19,10 @@ class QIValidationError(QIError):
     """Input is invalid (bad field values, patient identifiers, broken constraints)."""
 
 
+class QINotFoundError(QIError):
+    """The object is outside the actor's scope: they may not even know it exists (404, not 403)."""
+
+
 class QIPermissionError(QIError):
     """The actor may see the object but may not take this action."""
 

@@ -1,8 +1,8 @@
 """Milestone plans that new projects start with, one per category.
 
-Each step is placed at a fraction of the project's window (its start to the end of the
-lead's current placement), so a four-month rotation and a six-month one both get a plan
-that finishes before the doctor moves on.
+Each step is placed at a fraction of the project's window (its start to its end, which by
+default is the end of the lead's current placement), so a four-month rotation and a six-month
+one both get a plan that finishes when the doctor moves on, never after the project's end.
 """
 
 from __future__ import annotations
@@ -70,5 +70,5 @@ PLANS: dict[str, tuple[PlanStep, ...]] = {
 
 def dated_plan(category: str, starts_on: dt.date, ends_on: dt.date) -> list[tuple[PlanStep, dt.date]]:
     """Return the category's steps with due dates spread across starts_on..ends_on."""
-    days = (ends_on - starts_on).days
-    return [(step, starts_on + dt.timedelta(days=max(1, round(step.at * days)))) for step in PLANS[category]]
+    days = max((ends_on - starts_on).days, 0)
+    return [(step, starts_on + dt.timedelta(days=round(step.at * days))) for step in PLANS[category]]

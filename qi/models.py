@@ -241,7 +241,7 @@ class Placement(models.Model):
 class Topic(models.Model):
     """A label that groups projects for the learning library (sepsis, discharge, falls...)."""
 
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
 
     class Meta:
@@ -256,13 +256,14 @@ class Topic(models.Model):
 
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> ProjectQuerySet:
-        """Projects a user sees whole: team, supervisor, or QI lead of the department or organisation."""
+        """Projects a user sees whole: team (past or present), supervisor, or QI lead in scope."""
         if not user.is_authenticated:
             return self.none()
-        on_team = ProjectMembership.objects.current().filter(project=OuterRef("pk"), user=user)
+        # Former members keep read access: the project is evidence in their portfolio.
+        ever_on_team = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user)
         leads = Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD)
         return self.filter(
-            Exists(on_team)
+            Exists(ever_on_team)
             | Q(supervisor=user)
             | Q(department__in=leads.filter(department__isnull=False).values("department"))
             | Q(department__organisation__in=leads.filter(department__isnull=True).values("organisation"))
@@ -353,7 +354,8 @@ class Project(PatientDataGuarded):
                 condition=Q(status__in=["draft", "active", "completed", "abandoned"]), name="project_status_valid"
             ),
             models.CheckConstraint(
-                condition=~Q(status="completed") | (Q(completed_at__isnull=False) & ~Q(outcome_summary="")),
+                condition=~Q(status="completed")
+                | (Q(completed_at__isnull=False) & ~Q(outcome_summary="") & ~Q(lessons_learned="")),
                 name="project_completed_has_outcome",
             ),
             models.CheckConstraint(
@@ -467,22 +469,29 @@ class MilestoneQuerySet(models.QuerySet):
         )
 
     def awaiting_review(self) -> MilestoneQuerySet:
-        return self.filter(status=Milestone.Status.SUBMITTED)
+        """Submitted and waiting for a decision, on an active project (closed projects take no reviews)."""
+        return self.filter(status=Milestone.Status.SUBMITTED, project__status=Project.Status.ACTIVE)
 
     def visible_to(self, user: User) -> MilestoneQuerySet:
         return self.filter(project__in=Project.objects.visible_to(user).values("pk"))
 
     def reviewable_by(self, user: User) -> MilestoneQuerySet:
-        """Milestones this user may review: supervisor or QI lead in scope, and not on the team."""
+        """Milestones of active projects this user may review: supervisor or QI lead in scope, not on the team."""
         if not user.is_authenticated:
             return self.none()
         leads = Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD)
         on_team = ProjectMembership.objects.current().filter(project=OuterRef("project"), user=user)
-        return self.filter(
-            Q(project__supervisor=user)
-            | Q(project__department__in=leads.filter(department__isnull=False).values("department"))
-            | Q(project__department__organisation__in=leads.filter(department__isnull=True).values("organisation"))
-        ).exclude(Exists(on_team))
+        return (
+            self.filter(
+                project__status=Project.Status.ACTIVE,
+            )
+            .filter(
+                Q(project__supervisor=user)
+                | Q(project__department__in=leads.filter(department__isnull=False).values("department"))
+                | Q(project__department__organisation__in=leads.filter(department__isnull=True).values("organisation"))
+            )
+            .exclude(Exists(on_team))
+        )
 
 
 class Milestone(PatientDataGuarded):
@@ -538,6 +547,10 @@ class Milestone(PatientDataGuarded):
             models.CheckConstraint(
                 condition=~Q(status__in=["submitted", "approved"]) | (~Q(evidence="") & Q(submitted_at__isnull=False)),
                 name="milestone_submitted_has_evidence",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "changes_requested"]) | Q(decided_at__isnull=False),
+                name="milestone_decided_has_time",
             ),
         ]
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
-# Ten digits, optionally grouped 3-3-4 by spaces, a dash or a dot, not part of a longer number
+# Ten digits, optionally grouped 3-3-4 by white space, a dash or a dot, not part of a longer number
 # (no digit, or digit and separator, on either side: "MRN-943 476 5919" is caught, a phone
 # number "0161-943-476-5919" is not).
-_NHS_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[.-])(\d{3})(?: +|[.-])?(\d{3})(?: +|[.-])?(\d{4})(?![.-]?\d)")
+_NHS_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[.-])(\d{3})(?:\s+|[.-])?(\d{3})(?:\s+|[.-])?(\d{4})(?![.-]?\d)")
 
 
 def is_valid_nhs_number(digits: str) -> bool:

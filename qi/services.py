@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from qi import access, events
-from qi.errors import QIPermissionError, QITransitionError, QIValidationError
+from qi.errors import QINotFoundError, QIPermissionError, QITransitionError, QIValidationError
 from qi.milestone_plans import dated_plan
 from qi.models import (
     AuditEvent,
@@ -91,6 +91,17 @@ def _require(allowed: bool, message: str) -> None:
         raise QIPermissionError(message)
 
 
+def _require_visible(actor: User, project: Project) -> None:
+    """Refuse as 'not found' anyone who may not see the project, so its existence does not leak."""
+    if not access.can_view_project(actor, project):
+        raise QINotFoundError("No such project.")
+
+
+def _require_active_account(person: User, field: str) -> None:
+    if not person.is_active:
+        raise QIValidationError(f"{person} has no active account.", field_errors={field: "Inactive account."})
+
+
 def _require_open(project: Project, action: str) -> None:
     if project.status not in OPEN_STATUSES:
         raise QITransitionError(f"This project is {project.get_status_display().lower()}: you cannot {action}.")
@@ -105,6 +116,11 @@ def _require_same_organisation(person: User, project_or_department: Project | De
             f"{person} is not in {department.organisation}: the {what} must work in the same organisation.",
             field_errors={what: "Must belong to the same organisation as the project."},
         )
+
+
+def _lock_project(project_id: int) -> None:
+    """Lock a project's row before one of its children's, always in that order, so transitions queue."""
+    list(Project.objects.select_for_update(of=("self",)).filter(pk=project_id).values_list("pk"))
 
 
 def _locked(project: Project) -> Project:
@@ -210,6 +226,7 @@ def project_update(*, actor: User, project: Project, topics: Sequence[Topic] | N
     if unknown:
         raise QIValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_edit_project(actor, project), "Only the project team can edit the project.")
     _require_open(project, "edit it")
     before = _snapshot(project, changes)
@@ -234,9 +251,11 @@ def project_update(*, actor: User, project: Project, topics: Sequence[Topic] | N
 def project_member_add(*, actor: User, project: Project, user: User) -> ProjectMembership:
     """Add a doctor to the team."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_manage_team(actor, project), "Only the project lead or a QI lead can change the team.")
     _require_open(project, "change the team")
     _require_same_organisation(user, project, "member")
+    _require_active_account(user, "user")
     if project.supervisor_id == user.pk:
         raise QIValidationError(
             f"{user} supervises this project: a supervisor cannot also be on the team.",
@@ -260,6 +279,7 @@ def project_member_add(*, actor: User, project: Project, user: User) -> ProjectM
 def project_member_remove(*, actor: User, project: Project, user: User) -> ProjectMembership:
     """Take a doctor off the team (members may also leave themselves); the history is kept."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(
         actor.pk == user.pk or access.can_manage_team(actor, project),
         "Only the project lead or a QI lead can change the team.",
@@ -281,9 +301,11 @@ def project_member_remove(*, actor: User, project: Project, user: User) -> Proje
 def project_supervisor_set(*, actor: User, project: Project, supervisor: User) -> Project:
     """Name the consultant who supervises the project and reviews its milestones."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_manage_team(actor, project), "Only the project lead or a QI lead can set the supervisor.")
     _require_open(project, "change the supervisor")
     _require_same_organisation(supervisor, project, "supervisor")
+    _require_active_account(supervisor, "supervisor")
     if ProjectMembership.objects.current().filter(project=project, user=supervisor).exists():
         raise QIValidationError(
             f"{supervisor} is on the project team and cannot also supervise it.",
@@ -335,6 +357,7 @@ def _set_status(project: Project, *, actor: User, verb: str, status: str, **fiel
 def project_activate(*, actor: User, project: Project) -> Project:
     """Move a draft project to active, once it has a supervisor to review its milestones."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.is_lead(actor, project), "Only the project lead can activate the project.")
     if project.status != Project.Status.DRAFT:
         raise QITransitionError(
@@ -353,6 +376,7 @@ def project_complete(
 ) -> Project:
     """Close an active project whose required milestones are all approved, with its outcome and lessons."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_complete(actor, project), "Only the project lead can complete the project.")
     if project.status != Project.Status.ACTIVE:
         raise QITransitionError(
@@ -376,6 +400,8 @@ def project_complete(
         raise QITransitionError(
             f"{len(unapproved)} required milestone(s) still need approval: " + "; ".join(unapproved) + "."
         )
+    if not project.milestones.filter(status=Milestone.Status.APPROVED).exists():
+        raise QITransitionError("No milestone has been approved yet: a supervisor must approve the work first.")
     _set_status(
         project,
         actor=actor,
@@ -393,6 +419,7 @@ def project_complete(
 def project_abandon(*, actor: User, project: Project, reason: str) -> Project:
     """Stop a project that will not be finished, saying why so others can learn from it."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_abandon(actor, project), "Only the project lead or a QI lead can abandon the project.")
     _require_open(project, "abandon it")
     reason = (reason or "").strip()
@@ -416,11 +443,11 @@ def project_abandon(*, actor: User, project: Project, reason: str) -> Project:
 def project_hand_over(*, actor: User, project: Project, successor: User, notes: str = "") -> Handover:
     """Pass the lead to a successor (usually at rotation); the old lead's membership is kept as history."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_hand_over(actor, project), "Only the project lead or a QI lead can hand the project over.")
     _require_open(project, "hand it over")
     _require_same_organisation(successor, project, "successor")
-    if not successor.is_active:
-        raise QIValidationError(f"{successor} has no active account.", field_errors={"successor": "Inactive account."})
+    _require_active_account(successor, "successor")
     if project.supervisor_id == successor.pk:
         raise QIValidationError(
             f"{successor} supervises this project and cannot also lead it.",
@@ -430,8 +457,10 @@ def project_hand_over(*, actor: User, project: Project, successor: User, notes: 
         ProjectMembership.objects.current()
         .filter(project=project, role=ProjectMembership.Role.LEAD)
         .select_related("user")
-        .get()
+        .first()
     )
+    if lead_membership is None:  # only possible after a data fix in the admin
+        raise QITransitionError("This project has no current lead to hand over from: ask an administrator.")
     if lead_membership.user_id == successor.pk:
         raise QIValidationError(f"{successor} already leads this project.", field_errors={"successor": "No change."})
     handover = Handover(
@@ -477,6 +506,7 @@ MILESTONE_OPEN_STATUSES = (Milestone.Status.PLANNED, Milestone.Status.CHANGES_RE
 
 
 def _locked_milestone(milestone: Milestone) -> Milestone:
+    _lock_project(milestone.project_id)
     return Milestone.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=milestone.pk)
 
 
@@ -493,6 +523,7 @@ def milestone_create(
 ) -> Milestone:
     """Add a milestone to the project's plan."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_edit_project(actor, project), "Only the project team can add milestones.")
     _require_open(project, "add milestones")
     milestone = Milestone(
@@ -522,11 +553,17 @@ def milestone_update(*, actor: User, milestone: Milestone, **changes: Any) -> Mi
     if unknown:
         raise QIValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
     milestone = _locked_milestone(milestone)
+    _require_visible(actor, milestone.project)
     _require(access.can_edit_project(actor, milestone.project), "Only the project team can edit milestones.")
     _require_open(milestone.project, "edit its milestones")
     if milestone.status not in MILESTONE_OPEN_STATUSES:
         raise QITransitionError(
             f"This milestone is {milestone.get_status_display().lower()}: it can no longer be edited."
+        )
+    if "required" in changes and changes["required"] != milestone.required and milestone.project.status != "draft":
+        raise QITransitionError(
+            "Whether a milestone is required is settled when the project is activated: "
+            "ask your supervisor or QI lead if the plan must change."
         )
     before = _snapshot(milestone, changes)
     for name, value in changes.items():
@@ -549,6 +586,7 @@ def milestone_submit(*, actor: User, milestone: Milestone, evidence: str, eviden
     """Submit (or, after changes were requested, resubmit) a milestone with its evidence for review."""
     milestone = _locked_milestone(milestone)
     project = milestone.project
+    _require_visible(actor, project)
     _require(access.can_edit_project(actor, project), "Only the project team can submit milestones.")
     if project.status != Project.Status.ACTIVE:
         raise QITransitionError(
@@ -593,6 +631,7 @@ def milestone_review(*, actor: User, milestone: Milestone, decision: str, commen
         )
     milestone = _locked_milestone(milestone)
     project = milestone.project
+    _require_visible(actor, project)
     if access.is_on_team(actor, project):
         raise QIPermissionError("You are on this project's team, so you cannot review its milestones.")
     _require(
@@ -675,6 +714,7 @@ def pdsa_cycle_create(*, actor: User, project: Project, change_idea: str, **fiel
     if unknown:
         raise QIValidationError(f"Unknown PDSA fields: {', '.join(sorted(unknown))}.")
     project = _locked(project)  # the lock also serialises numbering
+    _require_visible(actor, project)
     _require(access.can_edit_project(actor, project), "Only the project team can record PDSA cycles.")
     _require_open(project, "add PDSA cycles")
     number = (project.pdsa_cycles.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -693,6 +733,7 @@ def pdsa_cycle_update(*, actor: User, cycle: PDSACycle, **changes: Any) -> PDSAC
     unknown = set(changes) - set(PDSA_FIELDS)
     if unknown:
         raise QIValidationError(f"Unknown PDSA fields: {', '.join(sorted(unknown))}.")
+    _lock_project(cycle.project_id)
     cycle = PDSACycle.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=cycle.pk)
     _require(access.can_edit_project(actor, cycle.project), "Only the project team can edit PDSA cycles.")
     _require_open(cycle.project, "edit its PDSA cycles")
@@ -726,6 +767,7 @@ def measure_create(
 ) -> Measure:
     """Define a measure: what is counted, how, and which direction is better."""
     project = _locked(project)
+    _require_visible(actor, project)
     _require(access.can_edit_project(actor, project), "Only the project team can add measures.")
     _require_open(project, "add measures")
     measure = Measure(
@@ -749,6 +791,21 @@ def measure_create(
     return measure
 
 
+def _whole_number(row: Mapping[str, Any], name: str) -> int | None:
+    raw = row.get(name)
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, bool):
+        raise ValueError(f"{name} {raw!r} is not a whole number")
+    try:
+        number = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise ValueError(f"{name} {raw!r} is not a whole number") from None
+    if number != number.to_integral_value() or number < 0:
+        raise ValueError(f"{name} {raw!r} is not a whole number of 0 or more")
+    return int(number)
+
+
 def _data_point_from_row(measure: Measure, row: Mapping[str, Any]) -> DataPoint:
     unknown = set(row) - {"date", "value", "numerator", "denominator", "note", "pdsa_cycle"}
     if unknown:
@@ -765,8 +822,8 @@ def _data_point_from_row(measure: Measure, row: Mapping[str, Any]) -> DataPoint:
         measure=measure,
         date=row.get("date"),
         value=value,
-        numerator=row.get("numerator"),
-        denominator=row.get("denominator"),
+        numerator=_whole_number(row, "numerator"),
+        denominator=_whole_number(row, "denominator"),
         note=(row.get("note") or "").strip(),
         pdsa_cycle=row.get("pdsa_cycle"),
     )
@@ -786,6 +843,7 @@ def _data_point_from_row(measure: Measure, row: Mapping[str, Any]) -> DataPoint:
 @transaction.atomic
 def data_points_add(*, actor: User, measure: Measure, rows: Sequence[Mapping[str, Any]]) -> list[DataPoint]:
     """Add data points to a measure, all or none: the first bad row is named and nothing is saved."""
+    _lock_project(measure.project_id)
     measure = Measure.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=measure.pk)
     project = measure.project
     _require(access.can_edit_project(actor, project), "Only the project team can enter data.")

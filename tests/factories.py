@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from qi import models
@@ -92,7 +93,11 @@ class MilestoneFactory(DjangoModelFactory):
 
     project = factory.SubFactory(ProjectFactory)
     title = factory.Sequence(lambda n: f"Milestone {n}")
+    status = models.Milestone.Status.PLANNED
     due_on = factory.LazyFunction(lambda: today() + dt.timedelta(days=14))
+    decided_at = factory.LazyAttribute(
+        lambda o: timezone.now() if o.status in (models.Milestone.Status.APPROVED, "changes_requested") else None
+    )
 
 
 class MeasureFactory(DjangoModelFactory):

@@ -60,10 +60,27 @@ def test_visible_to_lists_each_project_once(trust, active_project):
     assert Project.objects.visible_to(trust.olga).count() == 1
 
 
-def test_an_ended_membership_no_longer_grants_access(trust, active_project):
+def test_a_former_member_keeps_read_access_but_may_no_longer_edit(trust, active_project):
     services.project_member_remove(actor=trust.alice, project=active_project, user=trust.bob)
-    assert not access.can_view_project(trust.bob, active_project)
-    assert not Project.objects.visible_to(trust.bob).exists()
+    assert access.can_view_project(trust.bob, active_project)
+    assert list(Project.objects.visible_to(trust.bob)) == [active_project]
+    assert not access.can_edit_project(trust.bob, active_project)
+
+
+def test_a_lead_who_hands_over_keeps_the_project_for_their_portfolio(trust, active_project):
+    services.project_hand_over(actor=trust.alice, project=active_project, successor=trust.bob)
+    assert access.can_view_project(trust.alice, active_project)
+    assert not access.can_edit_project(trust.alice, active_project)
+    assert not access.can_hand_over(trust.alice, active_project)
+
+
+def test_review_queues_hold_only_active_projects(trust, active_project):
+    milestone = active_project.milestones.first()
+    services.milestone_submit(actor=trust.alice, milestone=milestone, evidence="Evidence")
+    assert Milestone.objects.reviewable_by(trust.sam).awaiting_review().count() == 1
+    services.project_abandon(actor=trust.alice, project=active_project, reason="Data access withdrawn")
+    assert not Milestone.objects.reviewable_by(trust.sam).exists()
+    assert not Milestone.objects.awaiting_review().exists()
 
 
 def complete(project, trust):

@@ -9,11 +9,13 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from tests.factories import PASSWORD
 
 
-def test_the_suite_runs_on_the_database_ci_asked_for():
-    wanted = os.environ.get("QI_TEST_DATABASE_VENDOR", connection.vendor)
-    assert connection.vendor == wanted
+def test_the_suite_runs_on_the_database_in_database_url():
+    url = os.environ.get("DATABASE_URL", "sqlite://")
+    expected = "postgresql" if url.startswith(("postgres://", "postgresql://")) else url.split("://", 1)[0]
+    assert connection.vendor == expected
 
 
 def test_the_celery_broker_accepts_connections():
@@ -27,6 +29,22 @@ def test_healthz_reports_the_database(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": connection.vendor}
+
+
+def test_a_doctor_signs_in_with_e_mail_and_password_and_out_again(client, trust):
+    response = client.post("/accounts/login/", {"username": "Alice@Riverside.nhs.uk", "password": PASSWORD})
+    assert response.status_code == 302 and response.url == "/"
+    assert b"Alice" in client.get("/").content
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert b"Sign in" in client.get("/").content
+
+
+def test_a_wrong_password_is_refused_with_a_message(client, trust):
+    response = client.post("/accounts/login/", {"username": "alice@riverside.nhs.uk", "password": "wrong"})
+    assert response.status_code == 200
+    assert b"did not match" in response.content
+    assert "_auth_user_id" not in client.session
 
 
 def test_home_welcomes_anonymous_visitors(client, db):

@@ -175,7 +175,19 @@ def test_completed_project_needs_an_outcome():
         "project_completed_has_outcome",
         lambda: ProjectFactory(status="completed", completed_at=timezone.now(), outcome_summary=""),
     )
-    ProjectFactory(status="completed", completed_at=timezone.now(), outcome_summary="Door-to-ECG fell to 8 minutes.")
+    ProjectFactory(
+        status="completed",
+        completed_at=timezone.now(),
+        outcome_summary="Door-to-ECG fell to 8 minutes.",
+        lessons_learned="Involve triage nurses early.",
+    )
+
+
+def test_completed_project_needs_lessons_learned():
+    assert_refused(
+        "project_completed_has_outcome",
+        lambda: ProjectFactory(status="completed", completed_at=timezone.now(), outcome_summary="Better"),
+    )
 
 
 def test_abandoned_project_needs_a_reason():
@@ -260,6 +272,13 @@ def test_submitted_or_approved_milestone_needs_a_submission_time(status):
         lambda: MilestoneFactory(status=status, evidence="Slides attached.", submitted_at=None),
     )
     MilestoneFactory(status=status, evidence="Slides attached.", submitted_at=timezone.now())
+
+
+@pytest.mark.parametrize("status", ["approved", "changes_requested"])
+def test_a_decided_milestone_needs_a_decision_time(status):
+    submitted = {"evidence": "Slides attached.", "submitted_at": timezone.now()}
+    assert_refused("milestone_decided_has_time", lambda: MilestoneFactory(status=status, decided_at=None, **submitted))
+    MilestoneFactory(status=status, decided_at=timezone.now(), **submitted)
 
 
 def _submitted_milestone() -> Milestone:

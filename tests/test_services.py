@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from qi import events, services
-from qi.errors import QIPermissionError, QITransitionError, QIValidationError
+from qi.errors import QINotFoundError, QIPermissionError, QITransitionError, QIValidationError
 from qi.milestone_plans import PLANS
 from qi.models import AuditEvent, Handover, Milestone, Project, ProjectMembership, Review
 from tests.factories import PlacementFactory
@@ -99,10 +100,16 @@ class TestProjectCreate:
     def test_nothing_is_announced_when_the_transaction_rolls_back(
         self, trust, announced, django_capture_on_commit_callbacks
     ):
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
             services.project_create(actor=trust.alice, department=trust.cardiology, title="T", problem="P", aim="A")
-        assert callbacks  # queued for commit, not sent inside the transaction
+            raise RuntimeError("something later in the same transaction fails")
+        assert callbacks == []
         assert announced == []
+        assert not Project.objects.exists()
 
     def test_silenced_events_are_not_announced(self, trust, announced, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True), events.silenced():
@@ -155,8 +162,11 @@ class TestTeam:
         with pytest.raises(QIPermissionError):
             services.project_member_add(actor=trust.bob, project=project, user=trust.dora)
 
-    def test_a_member_may_leave(self, trust, project):
-        services.project_member_remove(actor=trust.bob, project=project, user=trust.bob)
+    def test_a_member_may_leave(self, trust, project, announced, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.project_member_remove(actor=trust.bob, project=project, user=trust.bob)
+        assert [name for name, _ in announced] == ["member_removed"]
+        assert AuditEvent.objects.get(verb="project.member_removed").before == {"user": trust.bob.pk}
         assert not ProjectMembership.objects.current().filter(project=project, user=trust.bob).exists()
 
     def test_the_lead_cannot_leave_without_handing_over(self, trust, project):
@@ -170,6 +180,14 @@ class TestTeam:
     def test_the_supervisor_cannot_join_the_team(self, trust, project):
         with pytest.raises(QIValidationError, match="supervises this project"):
             services.project_member_add(actor=trust.alice, project=project, user=trust.sam)
+
+    def test_an_inactive_account_cannot_join_or_supervise(self, trust, project):
+        trust.dora.is_active = False
+        trust.dora.save()
+        with pytest.raises(QIValidationError, match="no active account"):
+            services.project_member_add(actor=trust.alice, project=project, user=trust.dora)
+        with pytest.raises(QIValidationError, match="no active account"):
+            services.project_supervisor_set(actor=trust.alice, project=project, supervisor=trust.dora)
 
     def test_a_doctor_from_another_trust_cannot_join(self, trust, project):
         with pytest.raises(QIValidationError):
@@ -189,7 +207,7 @@ class TestTeam:
             services.project_supervisor_set(actor=trust.alice, project=project, supervisor=trust.bob)
 
     def test_a_qi_lead_of_another_department_cannot_set_the_supervisor(self, trust, project):
-        with pytest.raises(QIPermissionError):
+        with pytest.raises(QINotFoundError):
             services.project_supervisor_set(actor=trust.ursula, project=project, supervisor=trust.dora)
 
 
@@ -225,6 +243,12 @@ class TestProjectStatus:
         active_project.refresh_from_db()
         assert active_project.status == Project.Status.ACTIVE
 
+    def test_completion_needs_at_least_one_approved_milestone(self, trust, project):
+        project.milestones.update(required=False)  # a plan made all optional while in draft
+        services.project_activate(actor=trust.alice, project=project)
+        with pytest.raises(QITransitionError, match="No milestone has been approved"):
+            services.project_complete(actor=trust.alice, project=project, outcome_summary="x", lessons_learned="y")
+
     def test_completion_needs_outcome_and_lessons(self, trust, active_project):
         submit_and_approve_required(active_project, trust.alice, trust.sam)
         with pytest.raises(QIValidationError) as caught:
@@ -257,8 +281,15 @@ class TestProjectStatus:
         with pytest.raises(QIValidationError, match="reason"):
             services.project_abandon(actor=trust.alice, project=active_project, reason="   ")
 
-    def test_a_qi_lead_abandons_with_a_reason(self, trust, active_project):
-        services.project_abandon(actor=trust.olga, project=active_project, reason="Lead left the trust.")
+    def test_a_qi_lead_abandons_with_a_reason(
+        self, trust, active_project, announced, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.project_abandon(actor=trust.olga, project=active_project, reason="Lead left the trust.")
+        event = AuditEvent.objects.get(verb="project.abandoned")
+        assert (event.actor, event.before["status"], event.after["status"]) == (trust.olga, "active", "abandoned")
+        assert event.after["abandon_reason"] == "Lead left the trust."
+        assert [name for name, _ in announced] == ["project_abandoned"]
         active_project.refresh_from_db()
         assert active_project.status == Project.Status.ABANDONED
         assert active_project.abandon_reason == "Lead left the trust."
@@ -315,6 +346,12 @@ class TestHandover:
         )
         # The old lead left the team, so may now be asked to review (if made supervisor).
         assert not ProjectMembership.objects.current().filter(project=active_project, user=trust.alice).exists()
+        event = AuditEvent.objects.get(verb="project.handed_over")
+        assert (event.actor, event.before, event.after) == (
+            trust.alice,
+            {"lead": trust.alice.pk},
+            {"lead": trust.bob.pk},
+        )
 
     def test_a_qi_lead_hands_over_an_orphaned_project(self, trust, active_project):
         services.project_hand_over(actor=trust.quinn, project=active_project, successor=trust.dora)
@@ -439,10 +476,10 @@ class TestMilestoneWorkflow:
         assert Review.objects.get().reviewer == getattr(trust, reviewer)
 
     @pytest.mark.parametrize("reviewer", ["ursula", "dora", "charlie"])
-    def test_others_may_not_review(self, trust, active_project, reviewer):
+    def test_people_outside_the_project_cannot_even_find_it(self, trust, active_project, reviewer):
         milestone = active_project.milestones.first()
         services.milestone_submit(actor=trust.alice, milestone=milestone, evidence="x")
-        with pytest.raises(QIPermissionError):
+        with pytest.raises(QINotFoundError):
             services.milestone_approve(actor=getattr(trust, reviewer), milestone=milestone)
         milestone.refresh_from_db()
         assert milestone.status == Milestone.Status.SUBMITTED
@@ -470,6 +507,19 @@ class TestMilestoneWorkflow:
         assert milestone.due_on == dt.date(2027, 3, 8)
         event = AuditEvent.objects.get(verb="milestone.updated")
         assert event.before == {"due_on": "2027-03-01"} and event.after == {"due_on": "2027-03-08"}
+
+    def test_the_team_cannot_make_milestones_optional_once_active(self, trust, active_project):
+        milestone = active_project.milestones.filter(required=True).first()
+        with pytest.raises(QITransitionError, match="settled when the project is activated"):
+            services.milestone_update(actor=trust.alice, milestone=milestone, required=False)
+        milestone.refresh_from_db()
+        assert milestone.required
+
+    def test_a_draft_plan_can_be_reshaped(self, trust, project):
+        milestone = project.milestones.filter(required=True).first()
+        services.milestone_update(actor=trust.alice, milestone=milestone, required=False)
+        milestone.refresh_from_db()
+        assert not milestone.required
 
     def test_a_submitted_milestone_cannot_be_edited(self, trust, active_project):
         milestone = active_project.milestones.first()
@@ -530,6 +580,8 @@ class TestPdsaAndData:
             ({"date": dt.date(2026, 6, 1)}, "give either a value"),
             ({"date": dt.date(2026, 6, 1), "value": 3, "numerator": 1, "denominator": 2}, "not both"),
             ({"date": dt.date(2026, 6, 1), "value": "lots"}, "not a number"),
+            ({"date": dt.date(2026, 6, 1), "numerator": "five", "denominator": 10}, "not a whole number"),
+            ({"date": dt.date(2026, 6, 1), "numerator": 2.5, "denominator": 10}, "not a whole number"),
             ({"date": "not a date", "value": 3}, "date"),
             ({"date": dt.date(2026, 1, 5), "value": 3}, "already a data point"),
             ({"date": dt.date(2026, 6, 1), "value": 3, "note": f"bed 4 {VALID_NHS_NUMBER}"}, "NHS number"),

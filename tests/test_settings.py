@@ -52,6 +52,7 @@ def test_laptop_defaults_need_no_environment():
         ("CELERY_BROKER_URL", "http://broker"),
         ("EMAIL_PORT", "twenty-five"),
         ("EMAIL_BACKEND", "pigeon"),
+        ("TIME_ZONE", "Europe/Atlantis"),
         ("QI_PATIENT_IDENTIFIER_PATTERNS", '{"hospital number": "[unclosed"}'),
     ],
 )
@@ -67,6 +68,13 @@ def test_production_without_a_secret_key_fails_at_start():
     result = manage("check", **env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_without_allowed_hosts_fails_at_start():
+    env = {k: v for k, v in PRODUCTION.items() if k != "ALLOWED_HOSTS"}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
 
 
 def test_a_short_secret_key_is_refused():
