@@ -14,6 +14,7 @@ import zoneinfo
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_choice, env_int, env_list, env_str
@@ -157,6 +158,18 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "QI Tracker <qi-tracker@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in e-mails (unsubscribe, project pages) start with this.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+if not re.match(r"^https?://[^/\s]+", SITE_URL):
+    raise ImproperlyConfigured(f"Environment variable SITE_URL={SITE_URL!r} must be an http(s):// address.")
+# E-mails per batch (one SMTP connection each), and a pause between e-mails for rate-limited relays.
+NOTIFICATIONS_EMAIL_BATCH_SIZE = env_int("NOTIFICATIONS_EMAIL_BATCH_SIZE", 100, minimum=1)
+NOTIFICATIONS_EMAIL_INTERVAL_MS = env_int("NOTIFICATIONS_EMAIL_INTERVAL_MS", 0, minimum=0)
+# Users per digest task, and the weekday weekly digests go out (0 = Monday); monthly ones go on the 1st.
+NOTIFICATIONS_DIGEST_BATCH_SIZE = env_int("NOTIFICATIONS_DIGEST_BATCH_SIZE", 200, minimum=1)
+NOTIFICATIONS_DIGEST_WEEKDAY = env_int("NOTIFICATIONS_DIGEST_WEEKDAY", 0, minimum=0)
+if NOTIFICATIONS_DIGEST_WEEKDAY > 6:
+    raise ImproperlyConfigured("Environment variable NOTIFICATIONS_DIGEST_WEEKDAY must be 0 (Monday) to 6 (Sunday).")
 
 # --- Celery: Redis in production and CI; a file-system broker needs no server on a laptop. -----
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -177,6 +190,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_processed_dir),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # An unacknowledged task (its worker was killed) goes back to the queue after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -185,7 +201,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}  # periodic tasks are added by the notifications work
+# The periodic schedule, in one place. Run exactly one beat; the tasks are safe to run twice anyway.
+CELERY_BEAT_SCHEDULE = {
+    "reminder-scan": {
+        "task": "notifications.tasks.scan_reminders",
+        "schedule": crontab(hour=env_int("NOTIFICATIONS_SCAN_HOUR", 7, minimum=0), minute=0),
+    },
+    "learning-digest": {
+        "task": "notifications.tasks.send_digests",
+        "schedule": crontab(hour=env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0), minute=30),
+    },
+    "requeue-stalled-emails": {"task": "notifications.tasks.requeue_stalled", "schedule": 300.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Django REST framework. -------------------------------------------------------------------

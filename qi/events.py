@@ -2,6 +2,8 @@
 
 Each signal is sent with ids only (never model instances), once the transaction that made
 the change has committed, so a listener that enqueues a task never sees uncommitted data.
+Every signal carries ``audit_event_id``, the AuditEvent of that transition: unique per
+transition, it is what listeners use to de-duplicate.
 """
 
 from __future__ import annotations

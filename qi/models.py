@@ -316,6 +316,9 @@ class Project(PatientDataGuarded):
     )
     team = models.ManyToManyField(User, through="ProjectMembership", through_fields=("project", "user"))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    seeking_team_members = models.BooleanField(
+        default=False, help_text="Shown in the learning digest to doctors who might join."
+    )
     topics = models.ManyToManyField(Topic, blank=True, related_name="projects")
     starts_on = models.DateField()
     ends_on = models.DateField(help_text="Target date for completion.")

@@ -136,6 +136,7 @@ PROJECT_EDITABLE_FIELDS = (
     "aim",
     "method",
     "ends_on",
+    "seeking_team_members",
     "outcome_summary",
     "lessons_learned",
     "sustainability_notes",
@@ -200,17 +201,18 @@ def project_create(
         Milestone(project=project, kind=step.kind, title=step.title, due_on=due_on, required=step.required)
         for step, due_on in dated_plan(category, starts_on, ends_on)
     )
-    _audit(
+    event = _audit(
         actor=actor,
         verb="project.created",
         obj=project,
         project=project,
         after=_snapshot(project, ("title", "category", "department", "supervisor", "status", "starts_on", "ends_on")),
     )
-    events.announce(events.project_created, project_id=project.pk, actor_id=actor.pk)
+    events.announce(events.project_created, audit_event_id=event.pk, project_id=project.pk, actor_id=actor.pk)
     if supervisor is not None:
         events.announce(
             events.supervisor_assigned,
+            audit_event_id=event.pk,
             project_id=project.pk,
             supervisor_id=supervisor.pk,
             previous_supervisor_id=None,
@@ -264,14 +266,16 @@ def project_member_add(*, actor: User, project: Project, user: User) -> ProjectM
     if ProjectMembership.objects.current().filter(project=project, user=user).exists():
         raise QIValidationError(f"{user} is already on the team.", field_errors={"user": "Already on the team."})
     membership = ProjectMembership.objects.create(project=project, user=user, role=ProjectMembership.Role.MEMBER)
-    _audit(
+    event = _audit(
         actor=actor,
         verb="project.member_added",
         obj=membership,
         project=project,
         after={"user": user.pk, "role": "member"},
     )
-    events.announce(events.member_added, project_id=project.pk, user_id=user.pk, actor_id=actor.pk)
+    events.announce(
+        events.member_added, audit_event_id=event.pk, project_id=project.pk, user_id=user.pk, actor_id=actor.pk
+    )
     return membership
 
 
@@ -292,8 +296,12 @@ def project_member_remove(*, actor: User, project: Project, user: User) -> Proje
         raise QITransitionError("The lead cannot leave the team: hand the project over to a successor first.")
     membership.left_at = timezone.now()
     membership.save(update_fields=["left_at"])
-    _audit(actor=actor, verb="project.member_removed", obj=membership, project=project, before={"user": user.pk})
-    events.announce(events.member_removed, project_id=project.pk, user_id=user.pk, actor_id=actor.pk)
+    event = _audit(
+        actor=actor, verb="project.member_removed", obj=membership, project=project, before={"user": user.pk}
+    )
+    events.announce(
+        events.member_removed, audit_event_id=event.pk, project_id=project.pk, user_id=user.pk, actor_id=actor.pk
+    )
     return membership
 
 
@@ -318,7 +326,7 @@ def project_supervisor_set(*, actor: User, project: Project, supervisor: User) -
     previous_id = project.supervisor_id
     project.supervisor = supervisor
     project.save(update_fields=["supervisor", "updated_at"])
-    _audit(
+    event = _audit(
         actor=actor,
         verb="project.supervisor_set",
         obj=project,
@@ -328,6 +336,7 @@ def project_supervisor_set(*, actor: User, project: Project, supervisor: User) -
     )
     events.announce(
         events.supervisor_assigned,
+        audit_event_id=event.pk,
         project_id=project.pk,
         supervisor_id=supervisor.pk,
         previous_supervisor_id=previous_id,
@@ -336,14 +345,14 @@ def project_supervisor_set(*, actor: User, project: Project, supervisor: User) -
     return project
 
 
-def _set_status(project: Project, *, actor: User, verb: str, status: str, **fields: Any) -> None:
+def _set_status(project: Project, *, actor: User, verb: str, status: str, **fields: Any) -> AuditEvent:
     before = _snapshot(project, ("status", *fields))
     project.status = status
     for name, value in fields.items():
         setattr(project, name, value)
     _validate(project)
     project.save()
-    _audit(
+    return _audit(
         actor=actor,
         verb=verb,
         obj=project,
@@ -365,8 +374,8 @@ def project_activate(*, actor: User, project: Project) -> Project:
         )
     if project.supervisor_id is None:
         raise QITransitionError("Name a supervisor before activating the project: someone must review its milestones.")
-    _set_status(project, actor=actor, verb="project.activated", status=Project.Status.ACTIVE)
-    events.announce(events.project_activated, project_id=project.pk, actor_id=actor.pk)
+    event = _set_status(project, actor=actor, verb="project.activated", status=Project.Status.ACTIVE)
+    events.announce(events.project_activated, audit_event_id=event.pk, project_id=project.pk, actor_id=actor.pk)
     return project
 
 
@@ -402,7 +411,7 @@ def project_complete(
         )
     if not project.milestones.filter(status=Milestone.Status.APPROVED).exists():
         raise QITransitionError("No milestone has been approved yet: a supervisor must approve the work first.")
-    _set_status(
+    event = _set_status(
         project,
         actor=actor,
         verb="project.completed",
@@ -411,7 +420,7 @@ def project_complete(
         lessons_learned=lessons,
         completed_at=timezone.now(),
     )
-    events.announce(events.project_completed, project_id=project.pk, actor_id=actor.pk)
+    events.announce(events.project_completed, audit_event_id=event.pk, project_id=project.pk, actor_id=actor.pk)
     return project
 
 
@@ -427,7 +436,7 @@ def project_abandon(*, actor: User, project: Project, reason: str) -> Project:
         raise QIValidationError(
             "Give a reason for abandoning the project.", field_errors={"abandon_reason": "A reason is required."}
         )
-    _set_status(
+    event = _set_status(
         project,
         actor=actor,
         verb="project.abandoned",
@@ -435,7 +444,7 @@ def project_abandon(*, actor: User, project: Project, reason: str) -> Project:
         abandon_reason=reason,
         abandoned_at=timezone.now(),
     )
-    events.announce(events.project_abandoned, project_id=project.pk, actor_id=actor.pk)
+    events.announce(events.project_abandoned, audit_event_id=event.pk, project_id=project.pk, actor_id=actor.pk)
     return project
 
 
@@ -480,7 +489,7 @@ def project_hand_over(*, actor: User, project: Project, successor: User, notes: 
     if handover.notes:
         project.handover_notes = handover.notes
         project.save(update_fields=["handover_notes", "updated_at"])
-    _audit(
+    event = _audit(
         actor=actor,
         verb="project.handed_over",
         obj=project,
@@ -490,6 +499,7 @@ def project_hand_over(*, actor: User, project: Project, successor: User, notes: 
     )
     events.announce(
         events.project_handed_over,
+        audit_event_id=event.pk,
         project_id=project.pk,
         handover_id=handover.pk,
         from_lead_id=lead_membership.user_id,
@@ -617,8 +627,16 @@ def milestone_submit(*, actor: User, milestone: Milestone, evidence: str, eviden
     milestone.decided_at = None  # waiting for a new decision
     _validate(milestone)
     milestone.save()
-    _audit(actor=actor, verb=verb, obj=milestone, project=project, before=before, after=_snapshot(milestone, fields))
-    events.announce(events.milestone_submitted, milestone_id=milestone.pk, project_id=project.pk, actor_id=actor.pk)
+    event = _audit(
+        actor=actor, verb=verb, obj=milestone, project=project, before=before, after=_snapshot(milestone, fields)
+    )
+    events.announce(
+        events.milestone_submitted,
+        audit_event_id=event.pk,
+        milestone_id=milestone.pk,
+        project_id=project.pk,
+        actor_id=actor.pk,
+    )
     return milestone
 
 
@@ -657,7 +675,7 @@ def milestone_review(*, actor: User, milestone: Milestone, decision: str, commen
     milestone.status = decision  # the decision values are the milestone statuses they lead to
     milestone.decided_at = review.created_at
     milestone.save(update_fields=["status", "decided_at", "updated_at"])
-    _audit(
+    event = _audit(
         actor=actor,
         verb=f"milestone.{decision}",
         obj=milestone,
@@ -667,6 +685,7 @@ def milestone_review(*, actor: User, milestone: Milestone, decision: str, commen
     )
     events.announce(
         events.milestone_reviewed,
+        audit_event_id=event.pk,
         milestone_id=milestone.pk,
         project_id=project.pk,
         review_id=review.pk,

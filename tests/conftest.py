@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import connection
 
+from config.celery import app
 from qi import services
 from qi.models import Department, Grade, Organisation, Project, Role, User
 from tests.factories import DepartmentFactory, OrganisationFactory, PlacementFactory, UserFactory
@@ -32,6 +33,19 @@ def _required_database_vendor(django_db_setup, django_db_blocker):
     wanted = os.environ.get("QI_TEST_DATABASE_VENDOR")
     if wanted and connection.vendor != wanted:
         pytest.exit(f"Tests must run on {wanted} but DATABASE_URL points at {connection.vendor}.", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Run tasks in-process: unit tests must not leave messages on a real broker.
+
+    Integration tests that start a real worker turn this off with their own fixture.
+    """
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
 
 
 @pytest.fixture(autouse=True)

@@ -94,7 +94,12 @@ class TestProjectCreate:
         assert (event.actor, event.project, event.after["title"]) == (trust.alice, project, "T")
         assert (
             "project_created",
-            {"signal": events.project_created, "project_id": project.pk, "actor_id": trust.alice.pk},
+            {
+                "signal": events.project_created,
+                "audit_event_id": event.pk,
+                "project_id": project.pk,
+                "actor_id": trust.alice.pk,
+            },
         ) in announced
 
     def test_nothing_is_announced_when_the_transaction_rolls_back(
