@@ -12,7 +12,6 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from notifications import delivery, digest, event_messages, outbox, scans
@@ -95,17 +94,14 @@ def send_emails(self, delivery_ids: list[int]) -> dict[str, int]:
 def requeue_stalled(stalled_minutes: int = STALLED_CLAIM_MINUTES, queued_minutes: int = QUEUED_GRACE_MINUTES) -> int:
     """Recover e-mails whose sender died or whose send task was lost; nothing is dropped."""
     now = timezone.now()
-    EmailDelivery.objects.filter(
+    stalled = EmailDelivery.objects.filter(
         status=EmailDelivery.Status.SENDING, claimed_at__lt=now - dt.timedelta(minutes=stalled_minutes)
-    ).update(status=EmailDelivery.Status.QUEUED, claimed_by="", claimed_at=None)
-    waiting = list(
-        EmailDelivery.objects.filter(
-            Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - dt.timedelta(minutes=queued_minutes)),
-            status=EmailDelivery.Status.QUEUED,
-            created_at__lt=now - dt.timedelta(minutes=queued_minutes),
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
     )
-    queue_sending(waiting)
-    return len(waiting)
+    stalled_ids = list(stalled.values_list("pk", flat=True))
+    stalled.filter(pk__in=stalled_ids).update(status=EmailDelivery.Status.QUEUED, claimed_by="", claimed_at=None)
+    waiting = EmailDelivery.objects.filter(
+        status=EmailDelivery.Status.QUEUED, created_at__lt=now - dt.timedelta(minutes=queued_minutes)
+    ).values_list("pk", flat=True)
+    ids = sorted(set(stalled_ids) | set(waiting))
+    queue_sending(ids)
+    return len(ids)
