@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -167,9 +168,7 @@ NOTIFICATIONS_EMAIL_BATCH_SIZE = env_int("NOTIFICATIONS_EMAIL_BATCH_SIZE", 100, 
 NOTIFICATIONS_EMAIL_INTERVAL_MS = env_int("NOTIFICATIONS_EMAIL_INTERVAL_MS", 0, minimum=0)
 # Users per digest task, and the weekday weekly digests go out (0 = Monday); monthly ones go on the 1st.
 NOTIFICATIONS_DIGEST_BATCH_SIZE = env_int("NOTIFICATIONS_DIGEST_BATCH_SIZE", 200, minimum=1)
-NOTIFICATIONS_DIGEST_WEEKDAY = env_int("NOTIFICATIONS_DIGEST_WEEKDAY", 0, minimum=0)
-if NOTIFICATIONS_DIGEST_WEEKDAY > 6:
-    raise ImproperlyConfigured("Environment variable NOTIFICATIONS_DIGEST_WEEKDAY must be 0 (Monday) to 6 (Sunday).")
+NOTIFICATIONS_DIGEST_WEEKDAY = env_int("NOTIFICATIONS_DIGEST_WEEKDAY", 0, minimum=0, maximum=6)  # 0 = Monday
 
 # --- Celery: Redis in production and CI; a file-system broker needs no server on a laptop. -----
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -194,6 +193,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # An unacknowledged task (its worker was killed) goes back to the queue after this many seconds.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1)}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -205,11 +205,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "reminder-scan": {
         "task": "notifications.tasks.scan_reminders",
-        "schedule": crontab(hour=env_int("NOTIFICATIONS_SCAN_HOUR", 7, minimum=0), minute=0),
+        "schedule": crontab(hour=env_int("NOTIFICATIONS_SCAN_HOUR", 7, minimum=0, maximum=23), minute=0),
     },
     "learning-digest": {
         "task": "notifications.tasks.send_digests",
-        "schedule": crontab(hour=env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0), minute=30),
+        "schedule": crontab(hour=env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0, maximum=23), minute=30),
     },
     "requeue-stalled-emails": {"task": "notifications.tasks.requeue_stalled", "schedule": 300.0},
 }
