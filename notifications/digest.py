@@ -77,9 +77,14 @@ class Reader:
         return any((self.completed, self.seeking, self.due, self.overdue, self.reviews))
 
 
-def _load_readers(user_ids: Sequence[int]) -> dict[int, Reader]:
+def _load_readers(user_ids: Sequence[int], frequency_override: str | None) -> dict[int, Reader]:
     readers = {
-        pk: Reader(pk=pk, full_name=name, organisation_id=org, frequency=frequency or DigestFrequency.WEEKLY)
+        pk: Reader(
+            pk=pk,
+            full_name=name,
+            organisation_id=org,
+            frequency=frequency_override or (frequency if frequency != DigestFrequency.OFF else None) or "weekly",
+        )
         for pk, name, org, frequency in User.objects.filter(pk__in=user_ids, organisation__isnull=False).values_list(
             "pk", "full_name", "organisation_id", "notification_preference__digest"
         )
@@ -245,9 +250,13 @@ def _summary(reader: Reader) -> str:
     return ", ".join(f"{count} {one if count == 1 else many}" for count, one, many in counts if count)
 
 
-def build(user_ids: Sequence[int], on: dt.date) -> list[Message]:
-    """The digests due on this date for these users, in a fixed number of queries."""
-    readers = _load_readers(user_ids)
+def build(user_ids: Sequence[int], on: dt.date, *, frequency: str | None = None) -> list[Message]:
+    """The digests due on this date for these users, in a fixed number of queries.
+
+    Each reader's own frequency sets the period covered, unless ``frequency`` overrides it
+    (``notify_now digest --force`` builds a weekly digest for everyone, any day).
+    """
+    readers = _load_readers(user_ids, frequency)
     if not readers:
         return []
     _place_readers(readers, on)

@@ -1,4 +1,4 @@
-"""Routes of the notifications pages (inbox, mark read, unsubscribe)."""
+"""Routes of the notifications pages (inbox, mark read, preferences, unsubscribe)."""
 
 from django.urls import path
 
@@ -7,5 +7,9 @@ from notifications import views
 app_name = "notifications"
 
 urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("<int:pk>/read/", views.mark_read, name="read"),
+    path("read-all/", views.mark_all_read, name="read_all"),
+    path("preferences/", views.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

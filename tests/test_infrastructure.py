@@ -63,8 +63,8 @@ def test_home_lists_a_users_work_in_constant_queries(client, trust, django_asser
         )
         services.project_activate(actor=trust.alice, project=project)
     client.force_login(trust.alice)
-    # session, user, projects, awaiting review, overdue
-    with django_assert_num_queries(5):
+    # session, user, projects, awaiting review, overdue, unread notifications count
+    with django_assert_num_queries(6):
         response = client.get("/")
     assert response.status_code == 200
     assert b"Project 0" in response.content
