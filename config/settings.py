@@ -166,6 +166,9 @@ if not re.match(r"^https?://[^/\s]+", SITE_URL):
 # E-mails per batch (one SMTP connection each), and a pause between e-mails for rate-limited relays.
 NOTIFICATIONS_EMAIL_BATCH_SIZE = env_int("NOTIFICATIONS_EMAIL_BATCH_SIZE", 100, minimum=1)
 NOTIFICATIONS_EMAIL_INTERVAL_MS = env_int("NOTIFICATIONS_EMAIL_INTERVAL_MS", 0, minimum=0)
+# E-mails marked SENT per database write. 1 (the default) marks each the moment the server accepts it,
+# so a killed worker resends at most one; 20 sends faster (see docs/BENCHMARKS.md) but may resend up to 20.
+NOTIFICATIONS_EMAIL_MARK_EVERY = env_int("NOTIFICATIONS_EMAIL_MARK_EVERY", 1, minimum=1)
 # Users per digest task, and the weekday weekly digests go out (0 = Monday); monthly ones go on the 1st.
 NOTIFICATIONS_DIGEST_BATCH_SIZE = env_int("NOTIFICATIONS_DIGEST_BATCH_SIZE", 200, minimum=1)
 NOTIFICATIONS_DIGEST_WEEKDAY = env_int("NOTIFICATIONS_DIGEST_WEEKDAY", 0, minimum=0, maximum=6)  # 0 = Monday

@@ -2,7 +2,9 @@
 
 A batch claims its rows with a conditional update (QUEUED -> SENDING, stamped with the task id),
 so two workers never hold the same e-mail. Each e-mail is marked SENT the moment the server
-accepts it; the only way one can go twice is a worker killed between those two steps. A task
+accepts it (or, with ``NOTIFICATIONS_EMAIL_MARK_EVERY`` = N above 1, N at a time: faster, but a
+killed worker may then resend up to N); otherwise the only way one can go twice is a worker killed
+between those two steps. A task
 redelivered after its worker died has the same id and takes back its own claims. Errors are
 classified: a permanent one (5xx, bad address) fails that e-mail with the error; a transient one
 (connection, timeout, 4xx) puts the rest back in the queue and raises ``TransientEmailError`` so
@@ -103,6 +105,17 @@ def send_batch(delivery_ids: list[int], *, claimant: str) -> BatchResult:
     if not rows:
         return result
     interval = settings.NOTIFICATIONS_EMAIL_INTERVAL_MS / 1000
+    mark_every = settings.NOTIFICATIONS_EMAIL_MARK_EVERY
+    accepted: list[int] = []  # accepted by the server, not yet marked SENT
+
+    def mark_sent() -> None:
+        if accepted:
+            EmailDelivery.objects.filter(pk__in=accepted, claimed_by=claimant, status=Status.SENDING).update(
+                status=Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            result.sent.extend(accepted)
+            accepted.clear()
+
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
@@ -114,6 +127,7 @@ def send_batch(delivery_ids: list[int], *, claimant: str) -> BatchResult:
             try:
                 connection.send_messages([_message(row, connection)])
             except Exception as exc:
+                mark_sent()
                 if is_permanent(exc):
                     logger.warning("E-mail %s to %s refused for good: %r", row.pk, row.to, exc)
                     _finish(row, claimant, status=Status.FAILED, last_error=repr(exc)[:2000])
@@ -121,11 +135,13 @@ def send_batch(delivery_ids: list[int], *, claimant: str) -> BatchResult:
                     continue
                 _give_back(rows[position:], claimant, repr(exc), result)
                 raise TransientEmailError(str(exc)) from exc
-            _finish(row, claimant, status=Status.SENT, sent_at=timezone.now(), last_error="")
-            result.sent.append(row.pk)
+            accepted.append(row.pk)
+            if len(accepted) >= mark_every:
+                mark_sent()
             if interval:
                 time.sleep(interval)  # a trust's relay may limit our rate
     finally:
+        mark_sent()  # also when a time limit interrupts the batch
         try:
             connection.close()
         except Exception:  # a dead connection cannot be closed politely; the batch is already settled

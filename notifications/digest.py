@@ -120,12 +120,6 @@ def _place_readers(readers: dict[int, Reader], on: dt.date) -> None:
         reader.specialties.discard("")
 
 
-def _relevant(reader: Reader, organisation_id: int, department_id: int, specialty: str) -> bool:
-    if organisation_id != reader.organisation_id:
-        return False
-    return reader.organisation_wide or department_id in reader.departments or specialty in reader.specialties
-
-
 def _add_projects(readers: dict[int, Reader], on: dt.date) -> None:
     organisations = {r.organisation_id for r in readers.values()}
     since = {reader.pk: period(reader.frequency, on)[1] for reader in readers.values()}
@@ -136,7 +130,7 @@ def _add_projects(readers: dict[int, Reader], on: dt.date) -> None:
             completed_at__date__gte=min(since.values()),
             department__organisation_id__in=organisations,
         )
-        .order_by("-completed_at")
+        .order_by("-completed_at", "-pk")
         .values(*fields, "department__organisation_id", "outcome_summary", "lessons_learned", "completed_at")
     )
     seeking = list(
@@ -145,7 +139,7 @@ def _add_projects(readers: dict[int, Reader], on: dt.date) -> None:
             seeking_team_members=True,
             department__organisation_id__in=organisations,
         )
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
         .values(*fields, "department__organisation_id")
     )
     members = defaultdict(set)
@@ -155,23 +149,45 @@ def _add_projects(readers: dict[int, Reader], on: dt.date) -> None:
         .values_list("project_id", "user_id")
     ):
         members[project_id].add(user_id)
+    completed_index, seeking_index = _ProjectIndex(completed), _ProjectIndex(seeking)
     for reader in readers.values():
-        for project in completed:
-            if project["completed_at"].date() >= since[reader.pk] and _relevant(
-                reader,
-                project["department__organisation_id"],
-                project["department_id"],
-                project["department__specialty"],
-            ):
-                reader.completed.append(project)
-        for project in seeking:
-            if reader.pk not in members[project["pk"]] and _relevant(
-                reader,
-                project["department__organisation_id"],
-                project["department_id"],
-                project["department__specialty"],
-            ):
-                reader.seeking.append(project)
+        reader.completed = [
+            project
+            for project in completed_index.relevant_to(reader)
+            if project["completed_at"].date() >= since[reader.pk]
+        ]
+        reader.seeking = [p for p in seeking_index.relevant_to(reader) if reader.pk not in members[p["pk"]]]
+
+
+class _ProjectIndex:
+    """Projects indexed by organisation, department and specialty, so a batch does not compare everyone with all."""
+
+    def __init__(self, projects: list[dict]) -> None:
+        self.projects = projects
+        self.by_organisation: dict[int, list[int]] = defaultdict(list)
+        self.by_department: dict[int, list[int]] = defaultdict(list)
+        self.by_specialty: dict[tuple[int, str], list[int]] = defaultdict(list)
+        for position, project in enumerate(projects):
+            organisation = project["department__organisation_id"]
+            self.by_organisation[organisation].append(position)
+            self.by_department[project["department_id"]].append(position)
+            self.by_specialty[organisation, project["department__specialty"]].append(position)
+
+    def relevant_to(self, reader: Reader) -> list[dict]:
+        """The reader's organisation's projects in their departments or specialties, in the query's order."""
+        if reader.organisation_wide:
+            positions = set(self.by_organisation.get(reader.organisation_id, ()))
+        else:
+            positions = set()
+            for department_id in reader.departments:
+                positions.update(self.by_department.get(department_id, ()))
+            for specialty in reader.specialties:
+                positions.update(self.by_specialty.get((reader.organisation_id, specialty), ()))
+        return [
+            self.projects[i]
+            for i in sorted(positions)
+            if self.projects[i]["department__organisation_id"] == reader.organisation_id
+        ]
 
 
 def _add_milestones(readers: dict[int, Reader], on: dt.date) -> None:

@@ -145,3 +145,12 @@ def test_a_fresh_claim_is_left_alone(queued, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.requeue_stalled() == 0
     assert statuses(queued) == [Status.SENDING] * 4
+
+
+def test_marking_several_at_a_time_still_marks_every_sent_email(sink, queued, settings):
+    settings.NOTIFICATIONS_EMAIL_MARK_EVERY = 3
+    sink.refuse["sam@riverside.nhs.uk"] = (550, "5.1.1 No such mailbox")
+    result = delivery.send_batch(queued, claimant="task-1")
+    assert len(result.sent) == 3 and len(result.failed) == 1
+    assert sorted(statuses(queued)) == sorted([Status.SENT] * 3 + [Status.FAILED])
+    assert len(sink.received) == 3
