@@ -93,7 +93,8 @@ def _give_back(rows: list[EmailDelivery], claimant: str, error: str, result: Bat
     retry = [row.pk for row in rows if row.attempts < MAX_ATTEMPTS]
     mine = EmailDelivery.objects.filter(claimed_by=claimant, status=Status.SENDING)
     mine.filter(pk__in=exhausted).update(status=Status.FAILED, last_error=error[:2000])
-    mine.filter(pk__in=retry).update(status=Status.QUEUED, claimed_by="", claimed_at=None, last_error=error[:2000])
+    # claimed_at stays as the time of this attempt, so requeue_stalled leaves the retry to its task.
+    mine.filter(pk__in=retry).update(status=Status.QUEUED, claimed_by="", last_error=error[:2000])
     result.failed += exhausted
     result.requeued += retry
 

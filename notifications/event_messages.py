@@ -1,6 +1,7 @@
 """Who hears about each workflow event qi announces, and what they are told.
 
-Each function takes the ids the event carried, loads what it needs in a few queries and
+Each function takes the ids the event carried, loads what it needs in a few queries (nothing, if
+the object was deleted before the task ran) and
 returns ``Message``s keyed by the event's AuditEvent id, so a retried task posts nothing twice.
 Nobody is told about their own action.
 """
@@ -38,7 +39,9 @@ def _name(user_id: int | None) -> str:
 
 
 def milestone_submitted(*, audit_event_id: int, milestone_id: int, actor_id: int, **_: Any) -> list[Message]:
-    milestone = Milestone.objects.select_related("project__supervisor").get(pk=milestone_id)
+    milestone = Milestone.objects.select_related("project__supervisor").filter(pk=milestone_id).first()
+    if milestone is None:  # deleted before the task ran: nothing to say
+        return []
     project = milestone.project
     who = _name(actor_id)
     return _to(
@@ -56,7 +59,9 @@ def milestone_submitted(*, audit_event_id: int, milestone_id: int, actor_id: int
 
 
 def milestone_reviewed(*, audit_event_id: int, review_id: int, actor_id: int, **_: Any) -> list[Message]:
-    review = Review.objects.select_related("milestone__project", "reviewer").get(pk=review_id)
+    review = Review.objects.select_related("milestone__project", "reviewer").filter(pk=review_id).first()
+    if review is None:
+        return []
     milestone, project = review.milestone, review.milestone.project
     approved = review.decision == Review.Decision.APPROVED
     kind = Kind.MILESTONE_APPROVED if approved else Kind.MILESTONE_CHANGES_REQUESTED
@@ -81,7 +86,9 @@ def milestone_reviewed(*, audit_event_id: int, review_id: int, actor_id: int, **
 def supervisor_assigned(
     *, audit_event_id: int, project_id: int, supervisor_id: int, actor_id: int, **_: Any
 ) -> list[Message]:
-    project = Project.objects.get(pk=project_id)
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return []
     who = _name(actor_id)
     return _to(
         [supervisor_id],
@@ -98,7 +105,9 @@ def supervisor_assigned(
 
 
 def member_added(*, audit_event_id: int, project_id: int, user_id: int, actor_id: int, **_: Any) -> list[Message]:
-    project = Project.objects.get(pk=project_id)
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return []
     who = _name(actor_id)
     return _to(
         [user_id],
@@ -117,7 +126,9 @@ def member_added(*, audit_event_id: int, project_id: int, user_id: int, actor_id
 def project_handed_over(
     *, audit_event_id: int, project_id: int, handover_id: int, actor_id: int, **_: Any
 ) -> list[Message]:
-    handover = Handover.objects.select_related("project", "from_lead", "to_lead").get(pk=handover_id)
+    handover = Handover.objects.select_related("project", "from_lead", "to_lead").filter(pk=handover_id).first()
+    if handover is None:
+        return []
     project = handover.project
     notes = f"\n\nHandover notes: {handover.notes}" if handover.notes else ""
     return _to(
@@ -139,7 +150,9 @@ def project_handed_over(
 
 
 def project_completed(*, audit_event_id: int, project_id: int, actor_id: int, **_: Any) -> list[Message]:
-    project = Project.objects.get(pk=project_id)
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return []
     return _to(
         [*_team_ids(project_id), project.supervisor_id],
         actor_id,

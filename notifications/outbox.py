@@ -107,6 +107,9 @@ def _unique(messages: Iterable[Message]) -> dict[str, Message]:
 def post(messages: Sequence[Message]) -> list[int]:
     """Create the notifications and e-mails not made before; return ids of e-mails still to send."""
     by_key = _unique(messages)
+    # A recipient deleted since the messages were made would break the whole insert.
+    existing = set(User.objects.filter(pk__in={m.recipient_id for m in by_key.values()}).values_list("pk", flat=True))
+    by_key = {key: m for key, m in by_key.items() if m.recipient_id in existing}
     if not by_key:
         return []
     Notification.objects.bulk_create(

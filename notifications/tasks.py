@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from notifications import delivery, digest, event_messages, outbox, scans
 from notifications.models import EmailDelivery
 
 logger = logging.getLogger(__name__)
-STALLED_CLAIM_MINUTES = 15  # longer than a task's hard time limit: the claimant is surely dead
+# Longer than a task's hard time limit, so a claim this old belongs to a dead worker.
+STALLED_CLAIM_MINUTES = max(15, settings.CELERY_TASK_TIME_LIMIT // 60 + 5)
+RETRY_GIVE_UP_MINUTES = 65  # longer than the longest retry back-off: that retry task was lost
 QUEUED_GRACE_MINUTES = 5  # a queued e-mail older than this lost its send task
 
 
@@ -81,7 +85,7 @@ def build_digests(user_ids: list[int], on: str) -> int:
 def send_emails(self, delivery_ids: list[int]) -> dict[str, int]:
     """Send one batch over one connection; transient failures retry with back-off."""
     try:
-        result = delivery.send_batch(delivery_ids, claimant=self.request.id or "eager")
+        result = delivery.send_batch(delivery_ids, claimant=self.request.id or f"eager-{uuid.uuid4().hex}")
     except delivery.TransientEmailError as exc:
         if self.request.retries >= self.max_retries:
             logger.error("Giving up on e-mail batch after %d retries: %s", self.request.retries, exc)
@@ -99,8 +103,13 @@ def requeue_stalled(stalled_minutes: int = STALLED_CLAIM_MINUTES, queued_minutes
     )
     stalled_ids = list(stalled.values_list("pk", flat=True))
     stalled.filter(pk__in=stalled_ids).update(status=EmailDelivery.Status.QUEUED, claimed_by="", claimed_at=None)
+    # Never attempted and old: its send task was lost. Attempted and given back: its own task retries
+    # with back-off, so only take it over once that retry is surely lost (claimed_at = last attempt).
     waiting = EmailDelivery.objects.filter(
-        status=EmailDelivery.Status.QUEUED, created_at__lt=now - dt.timedelta(minutes=queued_minutes)
+        Q(attempts=0, created_at__lt=now - dt.timedelta(minutes=queued_minutes))
+        | Q(attempts__gt=0, claimed_at__lt=now - dt.timedelta(minutes=max(queued_minutes, RETRY_GIVE_UP_MINUTES)))
+        | Q(attempts__gt=0, claimed_at__isnull=True),
+        status=EmailDelivery.Status.QUEUED,
     ).values_list("pk", flat=True)
     ids = sorted(set(stalled_ids) | set(waiting))
     queue_sending(ids)

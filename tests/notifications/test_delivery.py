@@ -154,3 +154,18 @@ def test_marking_several_at_a_time_still_marks_every_sent_email(sink, queued, se
     assert len(result.sent) == 3 and len(result.failed) == 1
     assert sorted(statuses(queued)) == sorted([Status.SENT] * 3 + [Status.FAILED])
     assert len(sink.received) == 3
+
+
+def test_a_retry_waiting_for_its_back_off_is_left_to_its_own_task(settings, queued, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    with pytest.raises(delivery.TransientEmailError):
+        delivery.send_batch(queued, claimant="task-1")
+    EmailDelivery.objects.update(created_at=timezone.now() - timezone.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.requeue_stalled() == 0  # no extra attempts burnt during an outage
+    assert set(EmailDelivery.objects.values_list("attempts", flat=True)) == {1}
+    EmailDelivery.objects.update(claimed_at=timezone.now() - timezone.timedelta(minutes=70))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert tasks.requeue_stalled() == 4  # the retry task itself must have been lost
+    assert callbacks

@@ -128,3 +128,16 @@ def test_an_inactive_user_gets_no_email(trust, active_project, run_on_commit):
     milestone = active_project.milestones.first()
     run_on_commit(lambda: services.milestone_submit(actor=trust.alice, milestone=milestone, evidence="x"))
     assert not EmailDelivery.objects.exists()
+
+
+def test_an_object_deleted_before_the_task_runs_is_skipped(trust, active_project):
+    ids = {"audit_event_id": 1, "milestone_id": 999999, "project_id": active_project.pk, "actor_id": trust.alice.pk}
+    assert tasks.notify_event("milestone_submitted", ids) == 0
+    assert tasks.notify_event("project_completed", {**ids, "project_id": 999999}) == 0
+    assert not Notification.objects.exists()
+
+
+def test_subjects_are_not_html_escaped(trust, active_project, run_on_commit):
+    services.project_update(actor=trust.alice, project=active_project, title="O'Brien & Co: faster ECGs")
+    run_on_commit(lambda: services.project_member_add(actor=trust.alice, project=active_project, user=trust.dora))
+    assert mail.outbox[-1].subject == "Alice added you to “O'Brien & Co: faster ECGs”"
