@@ -63,6 +63,13 @@ class DigestFrequency(models.TextChoices):
     OFF = "off", "Off"
 
 
+# What "stop these e-mails" switches off for each category: (Preference field, value when off).
+UNSUBSCRIBED = {
+    Category.ACTIVITY: ("email_activity", False),
+    Category.REMINDERS: ("email_reminders", False),
+    Category.DIGEST: ("digest", DigestFrequency.OFF),
+}
+
 # Days before a due date a reminder may be sent; a short list keeps the scan to a few queries.
 REMINDER_DAY_CHOICES = [(d, f"{d} day{'s' if d != 1 else ''} before") for d in (0, 1, 2, 3, 5, 7, 14)]
 DEFAULT_FIRST_REMINDER_DAYS = 7
@@ -95,6 +102,15 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"Notification preferences of {self.user}"
+
+    @classmethod
+    def turn_off(cls, user, category: str) -> None:
+        """Stop one category of e-mails for the user (the unsubscribe link), keeping their other choices."""
+        field, value = UNSUBSCRIBED[category]
+        preference, created = cls.objects.get_or_create(user=user, defaults={field: value})
+        if not created:
+            # An update of one column, so a preferences form saved at the same moment loses nothing else.
+            cls.objects.filter(pk=preference.pk).update(**{field: value, "updated_at": timezone.now()})
 
     def wants_email(self, category: str) -> bool:
         if category == Category.ACTIVITY:

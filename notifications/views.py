@@ -21,17 +21,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notifications import outbox
-from notifications.models import REMINDER_DAY_CHOICES, Category, DigestFrequency, Notification, Preference
+from notifications.models import REMINDER_DAY_CHOICES, Category, Notification, Preference
 from qi.models import User
 
 INBOX_PAGE_SIZE = 50
-
-# What "stop these e-mails" switches off for each category: (Preference field, value when off).
-UNSUBSCRIBED = {
-    Category.ACTIVITY: ("email_activity", False),
-    Category.REMINDERS: ("email_reminders", False),
-    Category.DIGEST: ("digest", DigestFrequency.OFF),
-}
 
 
 def _back_to_inbox(request: HttpRequest) -> HttpResponseRedirect:
@@ -71,15 +64,6 @@ def mark_all_read(request: HttpRequest) -> HttpResponseRedirect:
     return _back_to_inbox(request)
 
 
-def _turn_off(user: User, category: str) -> None:
-    """Stop one category of e-mails for the user, keeping their other choices."""
-    field, value = UNSUBSCRIBED[category]
-    preference, created = Preference.objects.get_or_create(user=user, defaults={field: value})
-    if not created:
-        # An update of one column, so a preferences form saved at the same moment loses nothing else.
-        Preference.objects.filter(pk=preference.pk).update(**{field: value, "updated_at": timezone.now()})
-
-
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -92,7 +76,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     person = get_object_or_404(User, pk=user_id)
     context = {"person": person, "category": category, "category_label": Category(category).label}
     if request.method == "POST":
-        _turn_off(person, category)
+        Preference.turn_off(person, category)
         return render(request, "notifications/unsubscribe_done.html", context)
     return render(request, "notifications/unsubscribe.html", context)
 
