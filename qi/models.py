@@ -280,9 +280,6 @@ class ProjectQuerySet(models.QuerySet):
             Exists(ProjectMembership.objects.current().filter(project=OuterRef("pk"), user=user, role="lead"))
         )
 
-    def active(self) -> ProjectQuerySet:
-        return self.filter(status=Project.Status.ACTIVE)
-
 
 class Project(PatientDataGuarded):
     class Category(models.TextChoices):
@@ -446,10 +443,6 @@ class Handover(PatientDataGuarded):
 
 
 class MilestoneQuerySet(models.QuerySet):
-    def open(self) -> MilestoneQuerySet:
-        """Milestones still to be approved."""
-        return self.exclude(status=Milestone.Status.APPROVED)
-
     def overdue(self, on: dt.date | None = None) -> MilestoneQuerySet:
         """Past their due date, not yet submitted or approved, on an active project; derived, never stored.
 
