@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -47,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "knox",
+    "drf_spectacular",
     "qi",
     "api",
     "notifications",
@@ -218,11 +221,70 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- Django REST framework. -------------------------------------------------------------------
+# --- Cache: throttling counters. Several web processes must share one, so production sets Redis. --
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured("Environment variable CACHE_URL must be a redis:// or rediss:// URL (or unset).")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+
+# --- REST API (/api/v1/): device tokens (knox), session for the browsable API, one error shape. --
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.SyncCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_THROTTLE_USER", "2000/hour"),
+        "login": env_str("API_THROTTLE_LOGIN", "10/minute"),
+    },
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DATETIME_FORMAT": "iso-8601",
+}
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 25, minimum=1, maximum=100)
+API_MAX_PAGE_SIZE = 100
+# How far back the "sync_time" of a list response reaches, so rows committed by transactions that
+# were still running when the page was read are fetched again next time (clients upsert by id).
+API_SYNC_OVERLAP_SECONDS = env_int("API_SYNC_OVERLAP_SECONDS", 60, minimum=0, maximum=3600)
+
+KNOX_TOKEN_MODEL = "api.DeviceToken"
+REST_KNOX = {
+    # A device token expires after 12 idle hours (each use slides it on) and 30 days after login.
+    "TOKEN_TTL": timedelta(hours=env_int("API_TOKEN_IDLE_HOURS", 12, minimum=1, maximum=24 * 30)),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=env_int("API_TOKEN_MAX_DAYS", 30, minimum=1, maximum=365)),
+    "MIN_REFRESH_INTERVAL": 60,
+    "TOKEN_LIMIT_PER_USER": env_int("API_TOKENS_PER_USER", 20, minimum=1, maximum=1000),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "QI Tracker API",
+    "DESCRIPTION": (
+        "The API of the QI tracker for junior doctors' quality-improvement projects: everything a doctor, "
+        "supervisor or QI lead can do on the web pages. Log in at /api/v1/auth/login/ for a device token and "
+        "send it as `Authorization: Token <token>`. See docs/API.md for a walk through log in, sync and the "
+        "milestone flow."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 # --- Patient data guard: extra identifier patterns a trust refuses in free text. ---------------

@@ -1,4 +1,4 @@
-"""URL routes: web pages, the admin and (later) the REST API under /api/v1/."""
+"""URL routes: web pages, the admin, and the REST API under /api/ (see api.urls)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -13,5 +13,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("notifications/", include("notifications.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

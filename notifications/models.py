@@ -124,6 +124,11 @@ class NotificationQuerySet(models.QuerySet):
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
 
+    def mark_read(self) -> int:
+        """Mark the unread ones read (reading twice keeps the first time); return how many changed."""
+        now = timezone.now()
+        return self.unread().update(read_at=now, updated_at=now)
+
     def for_user(self, user) -> NotificationQuerySet:
         return self.filter(recipient=user)
 
@@ -140,6 +145,7 @@ class Notification(models.Model):
     project = models.ForeignKey("qi.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Changes when it is read, for syncing clients.")
 
     objects = NotificationQuerySet.as_manager()
 

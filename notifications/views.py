@@ -14,7 +14,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -51,7 +50,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     """Mark one of the user's notifications read; someone else's is a 404."""
     mine = Notification.objects.for_user(request.user).filter(pk=pk)
     # Conditional, so reading twice keeps the first time; the existence check runs only then.
-    if not mine.unread().update(read_at=timezone.now()) and not mine.exists():
+    if not mine.mark_read() and not mine.exists():
         raise Http404("No such notification.")
     return _back_to_inbox(request)
 
@@ -60,7 +59,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponseRedirect:
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponseRedirect:
     """Mark every unread notification of the user read."""
-    Notification.objects.for_user(request.user).unread().update(read_at=timezone.now())
+    Notification.objects.for_user(request.user).mark_read()
     return _back_to_inbox(request)
 
 

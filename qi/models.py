@@ -53,6 +53,7 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     code = models.CharField("ODS code", max_length=10, unique=True, help_text="e.g. RGT")
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
@@ -66,6 +67,7 @@ class Department(models.Model):
     name = models.CharField(max_length=200)
     specialty = models.CharField(max_length=100, blank=True)
     division = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["organisation__name", "name"]
@@ -223,6 +225,7 @@ class Placement(models.Model):
     clinical_supervisor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="clinical_supervisees"
     )
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = PlacementQuerySet.as_manager()
 
@@ -394,6 +397,7 @@ class ProjectMembership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(default=timezone.now)
     left_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = MembershipQuerySet.as_manager()
 
@@ -696,6 +700,7 @@ class DataPoint(PatientDataGuarded):
         PDSACycle, on_delete=models.SET_NULL, null=True, blank=True, related_name="data_points"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     patient_free_text_fields = ("note",)
 

@@ -123,6 +123,11 @@ def _lock_project(project_id: int) -> None:
     list(Project.objects.select_for_update(of=("self",)).filter(pk=project_id).values_list("pk"))
 
 
+def _touch(project: Project) -> None:
+    """Move the project's updated_at, so syncing clients of people who just gained access fetch it."""
+    project.save(update_fields=["updated_at"])
+
+
 def _locked(project: Project) -> Project:
     """Re-read the project under a row lock so concurrent transitions queue behind each other."""
     return Project.objects.select_for_update(of=("self",)).select_related("department").get(pk=project.pk)
@@ -266,6 +271,7 @@ def project_member_add(*, actor: User, project: Project, user: User) -> ProjectM
     if ProjectMembership.objects.current().filter(project=project, user=user).exists():
         raise QIValidationError(f"{user} is already on the team.", field_errors={"user": "Already on the team."})
     membership = ProjectMembership.objects.create(project=project, user=user, role=ProjectMembership.Role.MEMBER)
+    _touch(project)  # the new member's next sync must pick the project up
     event = _audit(
         actor=actor,
         verb="project.member_added",
@@ -482,13 +488,13 @@ def project_hand_over(*, actor: User, project: Project, successor: User, notes: 
     _validate(handover)
     now = timezone.now()
     ProjectMembership.objects.current().filter(project=project, user__in=[successor, lead_membership.user]).update(
-        left_at=now
+        left_at=now, updated_at=now
     )
     ProjectMembership.objects.create(project=project, user=successor, role=ProjectMembership.Role.LEAD, joined_at=now)
     handover.save()
     if handover.notes:
         project.handover_notes = handover.notes
-        project.save(update_fields=["handover_notes", "updated_at"])
+    project.save(update_fields=["handover_notes", "updated_at"])  # the successor's next sync picks it up
     event = _audit(
         actor=actor,
         verb="project.handed_over",
