@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_filters",
     "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "qi",
     "api",
     "notifications",
@@ -232,6 +233,16 @@ CACHES = {
 }
 
 # --- REST API (/api/v1/): device tokens (knox), session for the browsable API, one error shape. --
+
+
+def _rate_from_env(name: str, default: str) -> str:
+    """A throttle rate like 2000/hour, checked now rather than on the first request."""
+    rate = env_str(name, default)
+    if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"Environment variable {name} must be a rate like 100/minute or 2000/hour.")
+    return rate
+
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "knox.auth.TokenAuthentication",
@@ -246,8 +257,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.SyncCursorPagination",
     "DEFAULT_THROTTLE_CLASSES": ["api.throttles.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "user": env_str("API_THROTTLE_USER", "2000/hour"),
-        "login": env_str("API_THROTTLE_LOGIN", "10/minute"),
+        "user": _rate_from_env("API_THROTTLE_USER", "2000/hour"),
+        "login": _rate_from_env("API_THROTTLE_LOGIN", "10/minute"),
     },
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -285,6 +296,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {},
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Swagger UI and ReDoc served from our own static files: hospital networks often block CDNs.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Patient data guard: extra identifier patterns a trust refuses in free text. ---------------

@@ -54,6 +54,10 @@ def test_laptop_defaults_need_no_environment():
         ("EMAIL_BACKEND", "pigeon"),
         ("TIME_ZONE", "Europe/Atlantis"),
         ("QI_PATIENT_IDENTIFIER_PATTERNS", '{"hospital number": "[unclosed"}'),
+        ("CACHE_URL", "memcached://cache:11211"),
+        ("API_THROTTLE_USER", "lots"),
+        ("API_TOKEN_IDLE_HOURS", "0"),
+        ("API_PAGE_SIZE", "500"),
     ],
 )
 def test_a_bad_value_fails_at_start_naming_the_variable(variable, value):

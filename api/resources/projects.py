@@ -295,8 +295,9 @@ class ProjectViewSet(
     )
     @action(detail=True, methods=["post"])
     def abandon(self, request, pk=None):
+        project = self.get_object()  # before reading the input: an outsider gets 404, not a field error
         reason = self._input(AbandonSerializer)["reason"]
-        project = services.project_abandon(actor=request.user, project=self.get_object(), reason=reason)
+        project = services.project_abandon(actor=request.user, project=project, reason=reason)
         return self._fresh(project)
 
     @extend_schema(
@@ -338,8 +339,9 @@ class ProjectViewSet(
         responses={201: MembershipSerializer},
     )
     def add_member(self, request, pk=None):
+        project = self.get_object()
         user = self._input(MemberAddSerializer)["user"]
-        membership = services.project_member_add(actor=request.user, project=self.get_object(), user=user)
+        membership = services.project_member_add(actor=request.user, project=project, user=user)
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
