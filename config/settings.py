@@ -219,6 +219,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env_int("NOTIFICATIONS_DIGEST_HOUR", 7, minimum=0, maximum=23), minute=30),
     },
     "requeue-stalled-emails": {"task": "notifications.tasks.requeue_stalled", "schedule": 300.0},
+    "purge-expired-device-tokens": {"task": "api.tasks.purge_expired_tokens", "schedule": crontab(hour=3, minute=15)},
+    "purge-old-tombstones": {"task": "api.tasks.purge_old_tombstones", "schedule": crontab(hour=3, minute=30)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
