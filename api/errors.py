@@ -70,7 +70,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's exception handler, extended to domain errors and reshaped into the one error body."""
     if isinstance(exc, QIError):
         http_status, code = next(value for kind, value in DOMAIN_STATUS.items() if isinstance(exc, kind))
-        fields = {name: [message] for name, message in exc.field_errors.items()}
+        # "__all__" is Django's key for an error about the whole object: it belongs in detail, which has it.
+        fields = {name: [message] for name, message in exc.field_errors.items() if name != "__all__"}
         set_rollback()
         return Response(error_body(http_status, code, exc.message, fields), status=http_status)
     if isinstance(exc, Http404):

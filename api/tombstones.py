@@ -54,12 +54,12 @@ def _project_deleted(sender, instance: Project, **kwargs) -> None:
 
 
 def _placement_deleted(sender, instance: Placement, **kwargs) -> None:
+    """One tombstone for the organisation's QI leads, and one for each person the placement named."""
     organisation_id = Department.objects.filter(pk=instance.department_id).values_list("organisation_id", flat=True)
-    Tombstone.objects.create(
-        resource="placements",
-        object_id=instance.pk,
-        organisation_id=organisation_id.first(),
-        user_id=instance.doctor_id,
+    people = {instance.doctor_id, instance.educational_supervisor_id, instance.clinical_supervisor_id} - {None}
+    Tombstone.objects.bulk_create(
+        [Tombstone(resource="placements", object_id=instance.pk, organisation_id=organisation_id.first())]
+        + [Tombstone(resource="placements", object_id=instance.pk, user_id=person) for person in sorted(people)]
     )
 
 

@@ -7,9 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from api import auth
-from api.resources import projects
+from api.resources import inbox, library, measures, milestones, pdsa, people, projects
 
-RESOURCE_MODULES = (projects,)
+RESOURCE_MODULES = (projects, milestones, pdsa, measures, people, inbox, library)
 
 router = DefaultRouter()
 for module in RESOURCE_MODULES:

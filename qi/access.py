@@ -13,7 +13,9 @@ matching QuerySet methods (``Project.objects.visible_to``), never by checks afte
 
 from __future__ import annotations
 
-from qi.models import Milestone, Project, ProjectMembership, Role, User
+from django.db.models import Q, QuerySet
+
+from qi.models import Department, Milestone, Placement, Project, ProjectMembership, Role, User
 
 
 def is_on_team(user: User, project: Project) -> bool:
@@ -94,3 +96,31 @@ def can_complete(user: User, project: Project) -> bool:
 
 def can_abandon(user: User, project: Project) -> bool:
     return is_lead(user, project) or is_qi_lead_for(user, project)
+
+
+def placements_visible_to(user: User) -> QuerySet[Placement]:
+    """Placements a user sees: their own, those they supervise, and all in their scope as QI lead."""
+    if not user.is_authenticated:
+        return Placement.objects.none()
+    leads = Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD)
+    return Placement.objects.filter(
+        Q(doctor=user)
+        | Q(educational_supervisor=user)
+        | Q(clinical_supervisor=user)
+        | Q(department__in=leads.filter(department__isnull=False).values("department"))
+        | Q(department__organisation__in=leads.filter(department__isnull=True).values("organisation"))
+    )
+
+
+def can_view_placement(user: User, placement: Placement) -> bool:
+    return placements_visible_to(user).filter(pk=placement.pk).exists()
+
+
+def can_manage_placements(user: User, department: Department) -> bool:
+    """Create, change or delete placements in a department: its QI lead, or the organisation's."""
+    if not user.is_authenticated:
+        return False
+    leads = Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD)
+    return leads.filter(
+        Q(department_id=department.pk) | Q(department__isnull=True, organisation_id=department.organisation_id)
+    ).exists()

@@ -28,6 +28,7 @@ from qi.models import (
     Measure,
     Milestone,
     PDSACycle,
+    Placement,
     Project,
     ProjectMembership,
     Review,
@@ -515,6 +516,182 @@ def project_hand_over(*, actor: User, project: Project, successor: User, notes: 
     return handover
 
 
+# --- people: profiles and placements ---------------------------------------------------------
+
+PROFILE_EDITABLE_FIELDS = ("full_name", "grade", "gmc_number")
+PLACEMENT_EDITABLE_FIELDS = ("department", "starts_on", "ends_on", "educational_supervisor", "clinical_supervisor")
+PLACEMENT_PEOPLE = ("doctor", "educational_supervisor", "clinical_supervisor")
+DUPLICATE_GMC = "Another account has this GMC number: check it, or ask an administrator to merge the accounts."
+DUPLICATE_START = "This doctor already has a placement starting on this date."
+
+
+@transaction.atomic
+def profile_update(*, actor: User, **changes: Any) -> User:
+    """Change one's own name, grade or GMC number."""
+    unknown = set(changes) - set(PROFILE_EDITABLE_FIELDS)
+    if unknown:
+        raise QIValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    if not changes:
+        return actor  # nothing to save or to record
+    user = User.objects.select_for_update().get(pk=actor.pk)
+    before = _snapshot(user, changes)
+    for name, value in changes.items():
+        setattr(user, name, value.strip() if isinstance(value, str) else value)
+    # The unique constraint is conditional, so model validation would report it without naming the field.
+    if user.gmc_number and User.objects.filter(gmc_number=user.gmc_number).exclude(pk=user.pk).exists():
+        raise QIValidationError(DUPLICATE_GMC, field_errors={"gmc_number": DUPLICATE_GMC})
+    _validate(user)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=list(changes))
+    except IntegrityError:  # another account took the number since the check above
+        raise QIValidationError(DUPLICATE_GMC, field_errors={"gmc_number": DUPLICATE_GMC}) from None
+    _audit(
+        actor=actor, verb="user.profile_updated", obj=user, project=None, before=before, after=_snapshot(user, changes)
+    )
+    for name in changes:  # the caller's object shows the change too
+        setattr(actor, name, getattr(user, name))
+    return user
+
+
+def _validate_placement(placement: Placement, *, people: Iterable[str]) -> None:
+    """Check what the database would refuse, with messages naming the field, then run model validation."""
+    department = placement.department
+    errors: dict[str, str] = {}
+    for field in people:
+        person = getattr(placement, field)
+        if person is None:
+            continue
+        if person.organisation_id != department.organisation_id:
+            errors[field] = f"{person} does not work in {department.organisation}."
+        elif not person.is_active:
+            errors[field] = f"{person} has no active account."
+    for field in ("educational_supervisor", "clinical_supervisor"):
+        if getattr(placement, f"{field}_id") is not None and getattr(placement, f"{field}_id") == placement.doctor_id:
+            errors.setdefault(field, "A doctor cannot supervise their own placement.")
+    if placement.ends_on < placement.starts_on:
+        errors["ends_on"] = "A placement cannot end before it starts."
+    elif (
+        Placement.objects.filter(doctor_id=placement.doctor_id, starts_on=placement.starts_on)
+        .exclude(pk=placement.pk)
+        .exists()
+    ):
+        errors["starts_on"] = DUPLICATE_START
+    if errors:
+        raise QIValidationError(" ".join(errors.values()), field_errors=errors)
+    _validate(placement)
+
+
+def _save_placement(placement: Placement) -> None:
+    try:
+        with transaction.atomic():
+            placement.save()
+    except IntegrityError:  # the same doctor and start date, saved by someone else since the check
+        raise QIValidationError(DUPLICATE_START, field_errors={"starts_on": DUPLICATE_START}) from None
+
+
+def _locked_placement(actor: User, placement: Placement) -> Placement:
+    """Re-read the placement under a row lock; one outside the actor's view is 'not found'."""
+    placement = (
+        Placement.objects.select_for_update(of=("self",))
+        .select_related("department__organisation", "doctor")
+        .get(pk=placement.pk)
+    )
+    if not access.can_view_placement(actor, placement):
+        raise QINotFoundError("No such placement.")
+    return placement
+
+
+@transaction.atomic
+def placement_create(
+    *,
+    actor: User,
+    doctor: User,
+    department: Department,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    educational_supervisor: User | None = None,
+    clinical_supervisor: User | None = None,
+) -> Placement:
+    """Record a doctor's rotation in a department; QI leads of the department or organisation only."""
+    _require(
+        access.can_manage_placements(actor, department),
+        "Only a QI lead of the department or of the organisation can add its placements.",
+    )
+    placement = Placement(
+        doctor=doctor,
+        department=department,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        educational_supervisor=educational_supervisor,
+        clinical_supervisor=clinical_supervisor,
+    )
+    _validate_placement(placement, people=PLACEMENT_PEOPLE)
+    _save_placement(placement)
+    _audit(
+        actor=actor,
+        verb="placement.created",
+        obj=placement,
+        project=None,
+        after=_snapshot(placement, ("doctor", *PLACEMENT_EDITABLE_FIELDS)),
+    )
+    return placement
+
+
+@transaction.atomic
+def placement_update(*, actor: User, placement: Placement, **changes: Any) -> Placement:
+    """Change a placement's department, dates or supervisors; the doctor stays the same."""
+    unknown = set(changes) - set(PLACEMENT_EDITABLE_FIELDS)
+    if unknown:
+        raise QIValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    placement = _locked_placement(actor, placement)
+    _require(
+        access.can_manage_placements(actor, placement.department),
+        "Only a QI lead of the department or of the organisation can change its placements.",
+    )
+    department = changes.get("department")
+    if department is not None and not access.can_manage_placements(actor, department):
+        raise QIPermissionError(
+            "You can move a placement only to a department whose placements you manage.",
+            field_errors={"department": "Not a department you are QI lead of."},
+        )
+    before = _snapshot(placement, changes)
+    for name, value in changes.items():
+        setattr(placement, name, value)
+    # A new department may belong to another organisation than the people already named.
+    people = PLACEMENT_PEOPLE if "department" in changes else [f for f in PLACEMENT_PEOPLE if f in changes]
+    _validate_placement(placement, people=people)
+    _save_placement(placement)
+    _audit(
+        actor=actor,
+        verb="placement.updated",
+        obj=placement,
+        project=None,
+        before=before,
+        after=_snapshot(placement, changes),
+    )
+    return placement
+
+
+@transaction.atomic
+def placement_delete(*, actor: User, placement: Placement) -> None:
+    """Delete a placement entered by mistake (syncing clients learn of it from its tombstone)."""
+    placement = _locked_placement(actor, placement)
+    _require(
+        access.can_manage_placements(actor, placement.department),
+        "Only a QI lead of the department or of the organisation can delete its placements.",
+    )
+    # Recorded first: once deleted, the placement has no id to name.
+    _audit(
+        actor=actor,
+        verb="placement.deleted",
+        obj=placement,
+        project=None,
+        before=_snapshot(placement, ("doctor", *PLACEMENT_EDITABLE_FIELDS)),
+    )
+    placement.delete()
+
+
 # --- milestones ------------------------------------------------------------------------------
 
 MILESTONE_EDITABLE_FIELDS = ("kind", "title", "description", "due_on", "required")
@@ -904,3 +1081,114 @@ def data_points_add(*, actor: User, measure: Measure, rows: Sequence[Mapping[str
         after={"count": len(created), "from": str(min(seen)), "to": str(max(seen))},
     )
     return created
+
+
+MEASURE_EDITABLE_FIELDS = ("name", "kind", "operational_definition", "unit", "better", "target")
+
+
+@transaction.atomic
+def measure_update(*, actor: User, measure: Measure, **changes: Any) -> Measure:
+    """Edit a measure's definition: name, kind, operational definition, unit, direction or target."""
+    unknown = set(changes) - set(MEASURE_EDITABLE_FIELDS)
+    if unknown:
+        raise QIValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    _lock_project(measure.project_id)
+    measure = Measure.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=measure.pk)
+    _require_visible(actor, measure.project)
+    _require(access.can_edit_project(actor, measure.project), "Only the project team can edit measures.")
+    _require_open(measure.project, "edit its measures")
+    before = _snapshot(measure, changes)
+    for name, value in changes.items():
+        setattr(measure, name, value.strip() if isinstance(value, str) else value)
+    _validate(measure)
+    measure.save()
+    _audit(
+        actor=actor,
+        verb="measure.updated",
+        obj=measure,
+        project=measure.project,
+        before=before,
+        after=_snapshot(measure, changes),
+    )
+    return measure
+
+
+DATA_POINT_FIELDS = ("date", "value", "numerator", "denominator", "note", "pdsa_cycle")
+
+
+def _locked_data_point(point: DataPoint) -> DataPoint:
+    """Re-read the data point under its project's lock (project first, as everywhere)."""
+    project_id = Measure.objects.filter(pk=point.measure_id).values_list("project_id", flat=True).first()
+    if project_id is not None:
+        _lock_project(project_id)
+    locked = (
+        DataPoint.objects.select_for_update(of=("self",))
+        .select_related("measure__project__department", "pdsa_cycle")
+        .filter(pk=point.pk)
+        .first()
+    )
+    if locked is None:  # deleted meanwhile, by another request or with its measure
+        raise QINotFoundError("No such data point.")
+    return locked
+
+
+@transaction.atomic
+def data_point_update(*, actor: User, point: DataPoint, **changes: Any) -> DataPoint:
+    """Correct one data point; a value and a numerator/denominator pair still exclude each other.
+
+    To switch a point from a value to a fraction, send ``value=None`` with the numerator and denominator.
+    """
+    unknown = set(changes) - set(DATA_POINT_FIELDS)
+    if unknown:
+        raise QIValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    point = _locked_data_point(point)
+    measure, project = point.measure, point.measure.project
+    _require_visible(actor, project)
+    _require(access.can_edit_project(actor, project), "Only the project team can correct data.")
+    _require_open(project, "correct its data")
+    # The changed point must pass the same checks as a new row, so the rules live in one place.
+    row = {name: getattr(point, name) for name in DATA_POINT_FIELDS} | changes
+    try:
+        corrected = _data_point_from_row(measure, row)
+        corrected.full_clean(exclude=["measure", "pdsa_cycle"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        field_errors = {field: " ".join(messages) for field, messages in exc.message_dict.items()}
+        raise QIValidationError(" ".join(field_errors.values()), field_errors=field_errors) from None
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        raise QIValidationError(f"{message[:1].upper()}{message[1:]}.") from None
+    if measure.data_points.filter(date=corrected.date).exclude(pk=point.pk).exists():
+        message = f"There is already a data point for {corrected.date:%d %b %Y}."
+        raise QIValidationError(message, field_errors={"date": message})
+    before = _snapshot(point, changes)
+    for name in DATA_POINT_FIELDS:
+        setattr(point, name, getattr(corrected, name))
+    point.save()
+    _audit(
+        actor=actor,
+        verb="data_point.updated",
+        obj=point,
+        project=project,
+        before=before,
+        after=_snapshot(point, changes),
+    )
+    return point
+
+
+@transaction.atomic
+def data_point_delete(*, actor: User, point: DataPoint) -> None:
+    """Delete one data point; syncing clients learn of it from its tombstone."""
+    point = _locked_data_point(point)
+    project = point.measure.project
+    _require_visible(actor, project)
+    _require(access.can_edit_project(actor, project), "Only the project team can delete data.")
+    _require_open(project, "delete its data")
+    # Recorded before the delete, while the point still has its id.
+    _audit(
+        actor=actor,
+        verb="data_point.deleted",
+        obj=point,
+        project=project,
+        before=_snapshot(point, ("measure", *DATA_POINT_FIELDS)),
+    )
+    point.delete()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from qi import access, services
 from qi.models import Milestone, Project
+from tests.factories import PlacementFactory
 
 # person -> (sees whole project, may edit, may review, may hand over, may manage team)
 EXPECTED = {
@@ -116,3 +118,32 @@ def test_only_the_lead_completes_but_qi_leads_may_abandon(trust, active_project)
     assert not access.can_complete(trust.quinn, active_project)
     assert access.can_abandon(trust.quinn, active_project)
     assert not access.can_abandon(trust.bob, active_project)
+
+
+@pytest.mark.parametrize(
+    ("person", "sees", "manages"),
+    [
+        ("alice", {"alice"}, set()),  # her own placement
+        ("sam", {"alice", "dora"}, set()),  # supervises both
+        ("quinn", {"alice"}, {"cardiology"}),
+        ("ursula", {"dora"}, {"surgery"}),
+        ("olga", {"alice", "dora"}, {"cardiology", "surgery"}),
+        ("dora", {"dora"}, set()),
+        ("charlie", set(), set()),
+    ],
+)
+def test_placements_are_seen_by_doctor_supervisors_and_qi_leads_and_managed_by_qi_leads(trust, person, sees, manages):
+    placements = {
+        "alice": trust.alice.placements.get(),
+        "dora": PlacementFactory(doctor=trust.dora, department=trust.surgery, educational_supervisor=trust.sam),
+    }
+    user = getattr(trust, person)
+    assert set(access.placements_visible_to(user)) == {placements[name] for name in sees}
+    assert {name for name, p in placements.items() if access.can_view_placement(user, p)} == sees
+    departments = {"cardiology": trust.cardiology, "surgery": trust.surgery}
+    assert {name for name, d in departments.items() if access.can_manage_placements(user, d)} == manages
+
+
+def test_anonymous_users_see_and_manage_no_placements(trust):
+    assert not access.placements_visible_to(AnonymousUser()).exists()
+    assert not access.can_manage_placements(AnonymousUser(), trust.cardiology)

@@ -618,3 +618,200 @@ class TestPdsaAndData:
         )
         with pytest.raises(QIPermissionError):
             services.data_points_add(actor=trust.sam, measure=measure, rows=[{"date": dt.date(2026, 1, 1), "value": 1}])
+
+
+# --- editing measures, correcting and deleting data points ------------------------------------
+
+
+class TestMeasureAndDataPointEdits:
+    @pytest.fixture
+    def measure(self, trust, active_project):
+        return services.measure_create(
+            actor=trust.alice,
+            project=active_project,
+            name="Door to ECG",
+            operational_definition="Median minutes, weekly",
+            better="down",
+        )
+
+    @pytest.fixture
+    def point(self, trust, measure):
+        (point,) = services.data_points_add(
+            actor=trust.alice, measure=measure, rows=[{"date": dt.date(2026, 1, 5), "value": 22}]
+        )
+        return point
+
+    def test_the_team_edits_a_measure_and_the_change_is_audited(self, trust, measure):
+        services.measure_update(actor=trust.bob, measure=measure, name=" Door to ECG (median) ", target=10)
+        measure.refresh_from_db()
+        assert (measure.name, measure.target) == ("Door to ECG (median)", 10)
+        event = AuditEvent.objects.get(verb="measure.updated")
+        assert event.before == {"name": "Door to ECG", "target": None}
+        assert event.after == {"name": "Door to ECG (median)", "target": "10"}
+
+    def test_measure_edits_are_refused(self, trust, active_project, measure):
+        with pytest.raises(QIPermissionError):
+            services.measure_update(actor=trust.sam, measure=measure, unit="minutes")
+        with pytest.raises(QINotFoundError):
+            services.measure_update(actor=trust.dora, measure=measure, unit="minutes")
+        with pytest.raises(QIValidationError, match="cannot be edited"):
+            services.measure_update(actor=trust.alice, measure=measure, project=active_project)
+        with pytest.raises(QIValidationError) as caught:
+            services.measure_update(actor=trust.alice, measure=measure, operational_definition=VALID_NHS_NUMBER)
+        assert set(caught.value.field_errors) == {"operational_definition"}
+        services.project_abandon(actor=trust.alice, project=active_project, reason="Rotated out.")
+        with pytest.raises(QITransitionError):
+            services.measure_update(actor=trust.alice, measure=measure, unit="minutes")
+        assert not AuditEvent.objects.filter(verb="measure.updated").exists()
+
+    def test_a_point_is_corrected_by_the_same_rules_as_a_new_row(self, trust, point):
+        with pytest.raises(QIValidationError, match="not both"):
+            services.data_point_update(actor=trust.alice, point=point, numerator=3, denominator=4)
+        with pytest.raises(QIValidationError, match="cannot be larger"):
+            services.data_point_update(actor=trust.alice, point=point, value=None, numerator=5, denominator=4)
+        with pytest.raises(QIValidationError) as caught:
+            services.data_point_update(actor=trust.alice, point=point, note=f"bed 3 {VALID_NHS_NUMBER}")
+        assert set(caught.value.field_errors) == {"note"}
+        services.data_point_update(actor=trust.alice, point=point, value=None, numerator=3, denominator=4)
+        point.refresh_from_db()
+        assert (point.value, point.numerator, point.denominator) == (None, 3, 4)
+        event = AuditEvent.objects.get(verb="data_point.updated")
+        assert event.after == {"value": None, "numerator": 3, "denominator": 4}
+
+    def test_a_point_cannot_move_onto_a_date_that_has_one(self, trust, measure, point):
+        services.data_points_add(actor=trust.alice, measure=measure, rows=[{"date": dt.date(2026, 1, 12), "value": 1}])
+        with pytest.raises(QIValidationError) as caught:
+            services.data_point_update(actor=trust.alice, point=point, date=dt.date(2026, 1, 12))
+        assert set(caught.value.field_errors) == {"date"}
+        services.data_point_update(actor=trust.alice, point=point, date=dt.date(2026, 1, 5))  # its own date is fine
+
+    def test_the_team_deletes_a_point_and_the_deletion_is_audited(self, trust, active_project, point):
+        services.data_point_delete(actor=trust.bob, point=point)
+        assert not active_project.measures.get().data_points.exists()
+        event = AuditEvent.objects.get(verb="data_point.deleted")
+        assert (event.object_id, event.project_id, event.before["value"]) == (
+            str(point.pk),
+            active_project.pk,
+            "22.0000",
+        )
+        with pytest.raises(QINotFoundError):
+            services.data_point_delete(actor=trust.bob, point=point)  # already gone
+
+    def test_point_deletion_is_refused(self, trust, active_project, point):
+        with pytest.raises(QIPermissionError):
+            services.data_point_delete(actor=trust.sam, point=point)
+        with pytest.raises(QINotFoundError):
+            services.data_point_delete(actor=trust.charlie, point=point)
+        services.project_abandon(actor=trust.alice, project=active_project, reason="Rotated out.")
+        with pytest.raises(QITransitionError):
+            services.data_point_delete(actor=trust.alice, point=point)
+        assert active_project.measures.get().data_points.count() == 1
+
+
+class TestProfileAndPlacements:
+    def place(self, trust, actor, **changes):
+        fields = {
+            "doctor": trust.bob,
+            "department": trust.cardiology,
+            "starts_on": dt.date(2030, 2, 6),
+            "ends_on": dt.date(2030, 8, 6),
+            "clinical_supervisor": trust.sam,
+            **changes,
+        }
+        return services.placement_create(actor=actor, **fields)
+
+    def test_a_doctor_changes_their_profile_and_it_is_audited(self, trust):
+        services.profile_update(actor=trust.alice, full_name=" Alice Jones ", gmc_number="7654321")
+        trust.alice.refresh_from_db()
+        assert (trust.alice.full_name, trust.alice.gmc_number) == ("Alice Jones", "7654321")
+        event = AuditEvent.objects.get(verb="user.profile_updated")
+        assert (event.actor, event.project, event.after["gmc_number"]) == (trust.alice, None, "7654321")
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [({"gmc_number": "123"}, "gmc_number"), ({"grade": "FY9"}, "grade"), ({"full_name": ""}, "full_name")],
+    )
+    def test_an_invalid_profile_names_the_field_and_saves_nothing(self, trust, changes, field):
+        before = trust.alice.full_name, trust.alice.grade, trust.alice.gmc_number
+        with pytest.raises(QIValidationError) as refused:
+            services.profile_update(actor=trust.alice, **changes)
+        assert set(refused.value.field_errors) == {field}
+        trust.alice.refresh_from_db()
+        assert (trust.alice.full_name, trust.alice.grade, trust.alice.gmc_number) == before
+
+    def test_a_gmc_number_is_one_persons(self, trust):
+        with pytest.raises(QIValidationError) as refused:
+            services.profile_update(actor=trust.alice, gmc_number=trust.bob.gmc_number)
+        assert "Another account" in refused.value.field_errors["gmc_number"]
+
+    def test_only_name_grade_and_gmc_number_are_editable(self, trust):
+        with pytest.raises(QIValidationError):
+            services.profile_update(actor=trust.alice, email="a@example.com")
+
+    def test_a_qi_lead_adds_a_placement_and_it_is_audited(self, trust):
+        placement = self.place(trust, trust.quinn)
+        assert (placement.doctor, placement.clinical_supervisor) == (trust.bob, trust.sam)
+        event = AuditEvent.objects.get(verb="placement.created")
+        assert (event.actor, event.project, event.after["doctor"]) == (trust.quinn, None, trust.bob.pk)
+
+    @pytest.mark.parametrize("person", ["ursula", "sam", "bob", "charlie"])
+    def test_others_may_not_add_placements(self, trust, person):
+        with pytest.raises(QIPermissionError):
+            self.place(trust, getattr(trust, person))
+        assert not trust.bob.placements.exists()
+
+    @pytest.mark.parametrize(
+        ("changes", "field"),
+        [
+            ({"clinical_supervisor": "charlie"}, "clinical_supervisor"),  # another trust
+            ({"doctor": "charlie"}, "doctor"),
+            ({"educational_supervisor": "bob"}, "educational_supervisor"),  # the doctor themself
+            ({"ends_on": dt.date(2030, 2, 5)}, "ends_on"),
+        ],
+    )
+    def test_an_invalid_placement_names_the_field(self, trust, changes, field):
+        changes = {k: getattr(trust, v) if isinstance(v, str) else v for k, v in changes.items()}
+        with pytest.raises(QIValidationError) as refused:
+            self.place(trust, trust.olga, **changes)
+        assert set(refused.value.field_errors) == {field}
+        assert not AuditEvent.objects.filter(verb="placement.created").exists()
+
+    def test_an_inactive_doctor_and_a_second_start_on_the_same_day_are_refused(self, trust):
+        self.place(trust, trust.quinn)
+        with pytest.raises(QIValidationError) as refused:
+            self.place(trust, trust.quinn, ends_on=dt.date(2030, 3, 1))
+        assert set(refused.value.field_errors) == {"starts_on"}
+        trust.dora.is_active = False
+        trust.dora.save()
+        with pytest.raises(QIValidationError) as refused:
+            self.place(trust, trust.quinn, doctor=trust.dora)
+        assert set(refused.value.field_errors) == {"doctor"}
+
+    def test_moving_a_placement_needs_the_new_department_too(self, trust):
+        placement = trust.alice.placements.get()
+        with pytest.raises(QIPermissionError):
+            services.placement_update(actor=trust.quinn, placement=placement, department=trust.surgery)
+        services.placement_update(actor=trust.olga, placement=placement, department=trust.surgery)
+        placement.refresh_from_db()
+        assert placement.department == trust.surgery
+        event = AuditEvent.objects.get(verb="placement.updated")
+        assert (event.before, event.after) == ({"department": trust.cardiology.pk}, {"department": trust.surgery.pk})
+
+    def test_a_placement_outside_my_view_is_not_found_and_the_doctor_stays(self, trust):
+        placement = trust.alice.placements.get()
+        with pytest.raises(QINotFoundError):
+            services.placement_update(actor=trust.ursula, placement=placement, ends_on=placement.ends_on)
+        with pytest.raises(QIPermissionError):
+            services.placement_update(actor=trust.sam, placement=placement, ends_on=placement.ends_on)
+        with pytest.raises(QIValidationError):
+            services.placement_update(actor=trust.quinn, placement=placement, doctor=trust.bob)
+
+    def test_a_qi_lead_deletes_a_placement_and_it_is_audited(self, trust):
+        placement = trust.alice.placements.get()
+        pk = placement.pk
+        with pytest.raises(QIPermissionError):
+            services.placement_delete(actor=trust.alice, placement=placement)
+        services.placement_delete(actor=trust.quinn, placement=placement)
+        assert not trust.alice.placements.exists()
+        event = AuditEvent.objects.get(verb="placement.deleted")
+        assert (event.object_id, event.before["doctor"]) == (str(pk), trust.alice.pk)
