@@ -1,10 +1,14 @@
-"""Pieces every resource module shares: people and departments as clients see them, scoped relation fields."""
+"""Pieces every resource module shares: people and departments as clients see them, scoped relation fields,
+and the mixin of viewsets that write through ``qi.services``.
+"""
 
 from __future__ import annotations
 
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.response import Response
 
-from qi.models import Department, User
+from api.conditional import conditional_response
+from qi.models import Department, Project, User
 
 
 class PersonSerializer(serializers.Serializer):
@@ -42,3 +46,28 @@ class DepartmentField(SameOrganisationField):
 
     def __init__(self, **kwargs):
         super().__init__(queryset=Department.objects.all(), **kwargs)
+
+
+class VisibleProjectField(serializers.PrimaryKeyRelatedField):
+    """A project id that resolves only among projects the user sees: any other reads as "does not exist"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Project.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        return Project.objects.visible_to(self.context["request"].user)
+
+
+class ServiceWriteMixin:
+    """What a viewset whose writes call ``qi.services`` needs: parsed input, and the fresh object as a reply."""
+
+    def _input(self, serializer_class, **kwargs) -> dict:
+        """Validate the request body with an input serializer; a bad body is a 400 naming each field."""
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _fresh(self, instance, http_status: int = status.HTTP_200_OK) -> Response:
+        """Answer with the object as the list shows it (annotations included), with its ETag."""
+        instance = self.get_queryset().get(pk=instance.pk)
+        return conditional_response(self.request, self.get_serializer(instance).data, http_status=http_status)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import django_filters
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,8 +19,7 @@ from rest_framework.response import Response
 
 from api.conditional import ConditionalRetrieveMixin, conditional_response, require_current
 from api.filters import SyncFilterSet
-from api.ordering import StableOrderingFilter
-from api.resources.milestones import VisibleProjectField
+from api.resources.common import ServiceWriteMixin, VisibleProjectField
 from qi import services
 from qi.errors import QIValidationError
 from qi.models import DataPoint, Measure, PDSACycle, Project, User
@@ -225,13 +223,6 @@ class DataPointFilter(SyncFilterSet):
 # --- views -----------------------------------------------------------------------------------
 
 
-class WriteMixin:
-    def _input(self, serializer_class, **kwargs) -> dict:
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-
 BULK_EXAMPLE = OpenApiExample(
     "Weekly percentages",
     request_only=True,
@@ -286,12 +277,15 @@ BULK_ERROR_EXAMPLE = OpenApiExample(
 )
 @extend_schema(tags=["measures"])
 class MeasureViewSet(
-    WriteMixin, ConditionalRetrieveMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ServiceWriteMixin,
+    ConditionalRetrieveMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     queryset = Measure.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = MeasureSerializer
     filterset_class = MeasureFilter
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     ordering_fields = ["name", "updated_at"]
     ordering = ("-updated_at", "-id")
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -361,12 +355,15 @@ class MeasureViewSet(
 )
 @extend_schema(tags=["measures"])
 class DataPointViewSet(
-    WriteMixin, ConditionalRetrieveMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ServiceWriteMixin,
+    ConditionalRetrieveMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     queryset = DataPoint.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = DataPointSerializer
     filterset_class = DataPointFilter
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     ordering_fields = ["date", "updated_at"]
     ordering = ("-updated_at", "-id")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

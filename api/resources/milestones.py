@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
@@ -19,12 +18,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
-from api.conditional import ConditionalRetrieveMixin, conditional_response, require_current
+from api.conditional import ConditionalRetrieveMixin, require_current
 from api.filters import SyncFilterSet, updated_since_on
-from api.ordering import StableOrderingFilter
-from api.resources.common import PersonSerializer
+from api.resources.common import PersonSerializer, ServiceWriteMixin, VisibleProjectField
 from qi import services
 from qi.models import Milestone, Project, Review, User
 
@@ -117,16 +114,6 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 
 # --- writes ----------------------------------------------------------------------------------
-
-
-class VisibleProjectField(serializers.PrimaryKeyRelatedField):
-    """A project id that resolves only among projects the user sees: any other reads as "does not exist"."""
-
-    def __init__(self, **kwargs):
-        super().__init__(queryset=Project.objects.all(), **kwargs)
-
-    def get_queryset(self):
-        return Project.objects.visible_to(self.context["request"].user)
 
 
 @extend_schema_serializer(component_name="Milestone")  # request bodies as MilestoneRequest, PatchedMilestoneRequest
@@ -244,6 +231,7 @@ SUBMIT_EXAMPLE = OpenApiExample(
 )
 @extend_schema(tags=["milestones"])
 class MilestoneViewSet(
+    ServiceWriteMixin,
     ConditionalRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -252,23 +240,12 @@ class MilestoneViewSet(
     queryset = Milestone.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = MilestoneSerializer
     filterset_class = MilestoneFilter
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     ordering_fields = ["due_on", "updated_at"]
     ordering = ("-updated_at", "-id")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         return milestones_for(self.request.user)
-
-    def _fresh(self, milestone: Milestone, http_status: int = status.HTTP_200_OK) -> Response:
-        """Answer with the milestone as a list would show it (annotations included) and its ETag."""
-        milestone = self.get_queryset().get(pk=milestone.pk)
-        return conditional_response(self.request, MilestoneSerializer(milestone).data, http_status=http_status)
-
-    def _input(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def create(self, request):
         milestone = services.milestone_create(actor=request.user, **self._input(MilestoneCreateSerializer))
@@ -332,7 +309,6 @@ class ReviewViewSet(
     queryset = Review.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = ReviewSerializer
     filterset_class = ReviewFilter
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     ordering_fields = ["created_at"]
     ordering = ("-created_at", "-id")  # reviews have no updated_at
 

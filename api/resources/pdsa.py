@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from api.conditional import ConditionalRetrieveMixin, conditional_response, require_current
 from api.filters import SyncFilterSet
-from api.ordering import StableOrderingFilter
-from api.resources.milestones import VisibleProjectField
+from api.resources.common import ServiceWriteMixin, VisibleProjectField
 from qi import services
 from qi.models import PDSACycle, Project, User
 
@@ -117,23 +115,21 @@ class PDSACycleFilter(SyncFilterSet):
 )
 @extend_schema(tags=["PDSA cycles"])
 class PDSACycleViewSet(
-    ConditionalRetrieveMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ServiceWriteMixin,
+    ConditionalRetrieveMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     queryset = PDSACycle.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = PDSACycleSerializer
     filterset_class = PDSACycleFilter
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     ordering_fields = ["number", "updated_at"]
     ordering = ("-updated_at", "-id")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
         return cycles_for(self.request.user)
-
-    def _input(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def create(self, request):
         cycle = services.pdsa_cycle_create(actor=request.user, **self._input(PDSACycleCreateSerializer))

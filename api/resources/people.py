@@ -15,7 +15,13 @@ from rest_framework.response import Response
 
 from api.conditional import ConditionalRetrieveMixin, conditional_response, require_current
 from api.filters import SyncFilterSet
-from api.resources.common import ColleagueField, DepartmentField, DepartmentSummarySerializer, PersonSerializer
+from api.resources.common import (
+    ColleagueField,
+    DepartmentField,
+    DepartmentSummarySerializer,
+    PersonSerializer,
+    ServiceWriteMixin,
+)
 from notifications.models import REMINDER_DAY_CHOICES, Notification, Preference
 from notifications.outbox import preference_of
 from qi import access, services
@@ -388,6 +394,7 @@ class PlacementFilter(SyncFilterSet):
 )
 @extend_schema(tags=["organisation"])
 class PlacementViewSet(
+    ServiceWriteMixin,
     ConditionalRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -404,15 +411,6 @@ class PlacementViewSet(
         return access.placements_visible_to(self.request.user).select_related(
             "doctor", "department", "educational_supervisor", "clinical_supervisor"
         )
-
-    def _input(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
-    def _fresh(self, placement: Placement, http_status: int = status.HTTP_200_OK) -> Response:
-        placement = self.get_queryset().get(pk=placement.pk)
-        return conditional_response(self.request, PlacementSerializer(placement).data, http_status=http_status)
 
     def create(self, request):
         placement = services.placement_create(actor=request.user, **self._input(PlacementCreateSerializer))
