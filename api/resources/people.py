@@ -216,7 +216,7 @@ class MeViewSet(viewsets.ViewSet):
     @extend_schema(summary="Read my e-mail preferences", responses=PreferenceSerializer)
     @action(detail=False, methods=["get"], url_path="me/preferences", url_name="me-preferences")
     def preferences(self, request):
-        return Response(PreferenceSerializer(preference_of(request.user)).data)
+        return conditional_response(request, PreferenceSerializer(preference_of(request.user)).data)
 
     @preferences.mapping.patch
     @extend_schema(
@@ -233,7 +233,7 @@ class MeViewSet(viewsets.ViewSet):
         changes = {**serializer.validated_data, "updated_at": timezone.now()}
         Preference.objects.filter(pk=preference.pk).update(**changes)
         preference.refresh_from_db()
-        return Response(PreferenceSerializer(preference).data)
+        return conditional_response(request, PreferenceSerializer(preference).data)
 
     @extend_schema(summary="What needs my attention", responses=DashboardSerializer)
     @action(detail=False, methods=["get"], url_path="me/dashboard", url_name="me-dashboard")

@@ -273,3 +273,24 @@ def _outcome(case: Case, person: str, world: World) -> str | None:
 def test_access(case: Case, world: World):
     wrong = [problem for person in PEOPLE if (problem := _outcome(case, person, world))]
     assert wrong == [], "\n".join(wrong)
+
+
+# Single objects (lists carry sees=...); the dashboard and team list are views of many rows, not one object.
+DETAILS = [
+    case
+    for case in CASES
+    if case.method == "get"
+    and case.sees is None
+    and case.name not in ("my dashboard", "team list", "device list", "audit trail", "library hides open projects")
+]
+
+
+@pytest.mark.parametrize("case", DETAILS, ids=lambda c: c.name.replace(" ", "-"))
+def test_every_detail_has_an_etag_and_answers_if_none_match_with_304(case: Case, world: World):
+    person = PEOPLE[case.expect.index(200)]
+    client = token_client(world.person(person))
+    first = client.get(case.url(world))
+    assert first.headers.get("ETag", "").startswith('W/"'), case.name
+    again = client.get(case.url(world), HTTP_IF_NONE_MATCH=first.headers["ETag"])
+    assert again.status_code == 304, case.name
+    assert again.content == b""
