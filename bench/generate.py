@@ -168,10 +168,14 @@ def ensure(spec: Spec, *, regenerate: bool = False, using: str = "default", verb
 
 
 def wipe(using: str = "default") -> None:
-    """Empty every table (Django's flush), keeping the schema."""
+    """Empty every table (Django's flush), keeping the schema.
+
+    With CASCADE: tables of swapped-out models (knox's own ``knox_authtoken``, replaced by
+    ``api.DeviceToken``) are not in Django's list but still reference the user table.
+    """
     from django.core.management import call_command
 
-    call_command("flush", database=using, interactive=False, verbosity=0)
+    call_command("flush", database=using, interactive=False, verbosity=0, allow_cascade=True)
 
 
 # --- Fixed vocabularies --------------------------------------------------------------------------
@@ -257,12 +261,15 @@ class _Blank(dict):
 class Loader:
     """Buffer rows per model and write them with COPY (PostgreSQL) or bulk_create, in big chunks.
 
-    bulk_create (other databases) stamps auto_now fields with the current time; COPY keeps the generated ones.
+    bulk_create (other databases) stamps auto_now fields with the current time; COPY keeps the generated ones,
+    and fills an ``auto_now`` / ``auto_now_add`` field a row leaves out (``updated_at`` of departments,
+    placements, memberships...) with ``stamp``, the generated history's "now", so the rows stay deterministic.
     """
 
-    def __init__(self, using: str) -> None:
+    def __init__(self, using: str, stamp: dt.datetime | None = None) -> None:
         from django.db import connections
 
+        self.stamp = stamp
         self.connection = connections[using]
         self.using = using
         self.copy = self.connection.vendor == "postgresql"
@@ -285,6 +292,9 @@ class Loader:
     def _write(self, model: type, rows: list[dict]) -> None:
         fields = model._meta.concrete_fields
         defaults = {f.attname: f.get_default() for f in fields}
+        for f in fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                defaults[f.attname] = self.stamp
         unknown = set(rows[0]) - set(defaults)
         if unknown:
             raise ValueError(f"{model._meta.label} has no field(s) {sorted(unknown)}")
@@ -320,7 +330,9 @@ def generate(spec: Spec, *, using: str = "default", verbose: bool = True) -> dic
     wipe(using)
     loader = Loader(using)
     with transaction.atomic(using=using):
-        _Builder(spec, loader).build()
+        builder = _Builder(spec, loader)
+        loader.stamp = builder.now
+        builder.build()
         loader.finish()
     loaded = time.perf_counter()
     connection = connections[using]

@@ -1,0 +1,967 @@
+"""Benchmark the API's list endpoints against bare Django views of the same rows (PostgreSQL).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/qi_api_bench \\
+        .venv/bin/python bench/api_bench.py [--users 5000 --milestones 200000] [--requests 200] [--repeat 3] \\
+        [--page-size 50] [--profile 50] [--modes as-is,proposed,lean] [--json FILE] [--regenerate]
+
+Creates the database if missing, migrates, generates the organisation with ``bench/generate.py`` unless the
+database already holds the same one (5,000 users and 200,000 milestones give 24,833 projects), then times
+``GET /api/v1/projects/?page_size=50`` and ``GET /api/v1/milestones/?page_size=50`` against bare views:
+
+- **API**: the whole stack (middleware, URL routing, DRF: knox token authentication, permission, throttle,
+  filter backends, cursor pagination, serializer, JSON renderer), with a real device token
+  (``Authorization: Token ...``).
+- **bare**: a plain Django view that authenticates the same token with knox (same queries, same hashing),
+  then returns ``JsonResponse(list(queryset.values(...)), safe=False)`` of the same rows: the same scoping
+  (``visible_to(user)``), the same ordering (``-updated_at, -id``), the same page size, and the same
+  fields, computed fields included (the project's lead, the user's role, the topics; a milestone's
+  ``is_overdue`` and latest review), written out here with the ORM as anyone would by hand.
+- **bare, columns only**: the same without the computed fields (table columns and joined names), to show
+  what the computed fields cost in SQL.
+
+Requests run in this process through Django's ``WSGIHandler``, called exactly as a WSGI server calls it
+(no sockets, no HTTP parsing; the test ``Client`` is not used because its own overhead would be counted on
+both sides). The bare views sit first in the URL patterns (their routing is cheaper than the API's by a few
+microseconds) and do not throttle (the API's throttle is a cache read and write: ``locmem`` unless
+``CACHE_URL`` is set; the rate is raised so that no request is refused). DEBUG is off, as in production.
+
+For two users: a QI lead of the whole organisation (sees every project: the worst case) and an ordinary
+lead doctor (the median number of projects among doctors who lead an active project). Each case is warmed
+up, then timed over ``--requests`` rounds of one request to each view in turn (API, bare, columns only,
+API, ...: so load from other processes hits every view alike): requests per second (requests / the sum
+of their latencies), mean and p95 latency, queries per request (an ``execute_wrapper``), time in the
+database driver, rows and bytes per response, and the ratio of the API's requests per second to the bare
+view's. ``--repeat N`` runs everything N times and reports the median run of each case. ``--profile N``
+also profiles N requests of each list (cProfile, QI lead) and prints where the time goes. ``--json FILE``
+writes every figure. ``--modes`` also measures prototypes of proposed changes, patched into this process
+(no file of the app changes; two indexes are created in the bench database and dropped afterwards):
+``proposed`` (scoping with the user's roles read first, ``is_overdue`` on the row, ``(updated_at, id)``
+indexes) and ``lean`` (proposed + hand-written ``to_representation`` of the two list serializers). Each
+prototype is first checked to give the same rows / the same JSON as the code. Figures: docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import gc
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import statistics
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH_DEVICE = "api-bench"
+LISTS = ("projects", "milestones")
+GOAL = 0.6
+
+# --- Bare views: the same rows with values() and JsonResponse ----------------------------------------
+
+PROJECT_COLUMNS = (
+    "id",
+    "title",
+    "problem",
+    "aim",
+    "category",
+    "method",
+    "status",
+    "department_id",
+    "department__name",
+    "supervisor_id",
+    "supervisor__full_name",
+    "seeking_team_members",
+    "starts_on",
+    "ends_on",
+    "completed_at",
+    "abandoned_at",
+    "abandon_reason",
+    "outcome_summary",
+    "lessons_learned",
+    "sustainability_notes",
+    "handover_notes",
+    "created_at",
+    "updated_at",
+)
+MILESTONE_COLUMNS = (
+    "id",
+    "project_id",
+    "kind",
+    "title",
+    "description",
+    "due_on",
+    "required",
+    "status",
+    "evidence",
+    "evidence_url",
+    "submitted_at",
+    "submitted_by_id",
+    "submitted_by__full_name",
+    "decided_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def bare_project_rows(user, size: int, computed: bool = True) -> list[dict]:
+    from django.db.models import Case, CharField, Exists, OuterRef, Subquery, Value, When
+
+    from qi.models import Project, ProjectMembership
+
+    queryset = Project.objects.visible_to(user)
+    fields = PROJECT_COLUMNS
+    if computed:
+        current = ProjectMembership.objects.current().filter(project=OuterRef("pk"))
+        lead = current.filter(role=ProjectMembership.Role.LEAD)
+        queryset = queryset.annotate(
+            lead_id=Subquery(lead.values("user_id")[:1]),
+            lead_name=Subquery(lead.values("user__full_name")[:1]),
+            my_role=Case(
+                When(Exists(lead.filter(user=user)), then=Value("lead")),
+                When(Exists(current.filter(user=user)), then=Value("member")),
+                When(supervisor=user, then=Value("supervisor")),
+                When(
+                    Exists(ProjectMembership.objects.filter(project=OuterRef("pk"), user=user)),
+                    then=Value("former_member"),
+                ),
+                default=Value("qi_lead"),
+                output_field=CharField(),
+            ),
+        )
+        fields += ("lead_id", "lead_name", "my_role")
+    rows = list(queryset.order_by("-updated_at", "-id").values(*fields)[:size])
+    if computed:
+        topics: dict[int, list[str]] = {row["id"]: [] for row in rows}
+        pairs = Project.topics.through.objects.filter(project_id__in=topics).values_list("project_id", "topic__slug")
+        for project_id, slug in pairs:
+            topics[project_id].append(slug)
+        for row in rows:
+            row["topics"] = topics[row["id"]]
+    return rows
+
+
+def bare_milestone_rows(user, size: int, computed: bool = True) -> list[dict]:
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from qi.models import Milestone, Review
+
+    queryset = Milestone.objects.visible_to(user)
+    fields = MILESTONE_COLUMNS
+    if computed:
+        latest = Review.objects.filter(milestone=OuterRef("pk")).order_by("-created_at", "-pk")
+        queryset = queryset.annotate(
+            is_overdue=overdue_row() if PROPOSED else Exists(Milestone.objects.overdue().filter(pk=OuterRef("pk"))),
+            latest_decision=Subquery(latest.values("decision")[:1]),
+            latest_comment=Subquery(latest.values("comment")[:1]),
+        )
+        fields += ("is_overdue", "latest_decision", "latest_comment")
+    return list(queryset.order_by("-updated_at", "-id").values(*fields)[:size])
+
+
+# --- Proposed changes (prototype, measured with --proposed; no file of the app is changed) ----------
+
+PROPOSED = False
+PROPOSED_INDEXES = {  # name: table, columns; the order of every synced list (cursor pagination)
+    "bench_proposed_project_updated": ("qi_project", "updated_at DESC, id DESC"),
+    "bench_proposed_milestone_updated": ("qi_milestone", "updated_at DESC, id DESC"),
+}
+
+
+def proposed_visible_to(self, user):
+    """``ProjectQuerySet.visible_to`` with the same rule, in SQL the planner can estimate.
+
+    The user's QI lead roles are read first (one query on a small table), so the SQL names the
+    departments and organisations: no OR between EXISTS subqueries, whose row estimate (most of the
+    table, for everyone) makes PostgreSQL sort every project and milestone even for a doctor on 3 teams.
+    A doctor's scope is a UNION of ids (teams, supervised, led departments): a handful of rows, then the
+    project and milestone indexes. An organisation-wide QI lead's is every project of the trust:
+    PostgreSQL walks an (updated_at, id) index and stops after a page.
+    """
+    from django.db.models import Q
+
+    from qi.models import Project, ProjectMembership, Role
+
+    if not user.is_authenticated:
+        return self.none()
+    roles = list(Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD).values_list("organisation_id", "department_id"))
+    organisations = sorted({organisation for organisation, department in roles if department is None})
+    departments = sorted({department for _, department in roles if department is not None})
+    personal = ProjectMembership.objects.filter(user=user).values("project_id")
+    personal = personal.union(Project.objects.filter(supervisor=user).values("pk"))
+    if departments:
+        personal = personal.union(Project.objects.filter(department_id__in=departments).values("pk"))
+    if organisations:
+        return self.filter(Q(department__organisation_id__in=organisations) | Q(pk__in=personal))
+    return self.filter(pk__in=personal)
+
+
+def overdue_row():
+    """``MilestoneQuerySet.overdue()`` as a condition on the row itself, instead of EXISTS over every overdue
+    milestone of the database (a hashed subplan that reads all of them on every request)."""
+    from django.db.models import BooleanField, ExpressionWrapper, Q
+
+    from qi.models import Milestone, Project, today
+
+    return ExpressionWrapper(
+        Q(
+            due_on__lt=today(),
+            status__in=[Milestone.Status.PLANNED, Milestone.Status.CHANGES_REQUESTED],
+            project__status=Project.Status.ACTIVE,
+        ),
+        output_field=BooleanField(),
+    )
+
+
+def proposed_milestones_for(user):
+    """``api.resources.milestones.milestones_for`` with ``is_overdue`` from overdue_row()."""
+    from django.db.models import OuterRef, Subquery
+
+    from qi.models import Milestone, Review
+
+    latest_review = Review.objects.filter(milestone=OuterRef("pk")).order_by("-created_at", "-pk")
+    return (
+        Milestone.objects.visible_to(user)
+        .select_related("submitted_by")
+        .annotate(
+            is_overdue=overdue_row(),
+            latest_decision=Subquery(latest_review.values("decision")[:1]),
+            latest_comment=Subquery(latest_review.values("comment")[:1]),
+        )
+    )
+
+
+@contextlib.contextmanager
+def proposed_changes():
+    """Apply the proposed changes in this process (and the indexes in the bench database), then undo them."""
+    global PROPOSED
+    from django.db import connection
+
+    import api.resources.milestones as milestones_module
+    from qi.models import ProjectQuerySet
+
+    with connection.cursor() as cursor:
+        for name, (table, columns) in PROPOSED_INDEXES.items():
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
+            cursor.execute(f"ANALYZE {table}")
+    originals = ProjectQuerySet.visible_to, milestones_module.milestones_for
+    ProjectQuerySet.visible_to = proposed_visible_to
+    milestones_module.milestones_for = proposed_milestones_for
+    PROPOSED = True
+    try:
+        yield
+    finally:
+        PROPOSED = False
+        ProjectQuerySet.visible_to, milestones_module.milestones_for = originals
+        with connection.cursor() as cursor:
+            for name in PROPOSED_INDEXES:
+                cursor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+# --- Lean serializers (prototype, measured with --modes ...,lean) ------------------------------------
+
+
+def _iso_date(value):
+    return None if value is None else value.isoformat()
+
+
+def lean_serializers():
+    """ProjectSerializer and MilestoneSerializer with a hand-written to_representation (same output).
+
+    The declared fields stay (the OpenAPI schema and input are unchanged); only reading is written out:
+    no per-field get_attribute / SkipField / nested serializer calls. Topics come from a to_attr prefetch
+    (a plain list: no related manager per row), names from the select_related rows.
+    """
+    from rest_framework import serializers
+
+    from api.resources.milestones import MilestoneSerializer
+    from api.resources.projects import ProjectSerializer
+
+    moment = serializers.DateTimeField().to_representation  # current time zone, ISO 8601, Z for UTC
+
+    class LeanProjectSerializer(ProjectSerializer):
+        def to_representation(self, project):
+            department, supervisor = project.department, project.supervisor
+            lead_id = getattr(project, "lead_id", None)
+            topics = getattr(project, "topic_list", None)
+            if topics is None:
+                topics = project.topics.all()
+            return {
+                "id": project.id,
+                "title": project.title,
+                "problem": project.problem,
+                "aim": project.aim,
+                "category": project.category,
+                "method": project.method,
+                "status": project.status,
+                "department": {"id": department.id, "name": department.name},
+                "supervisor": None if supervisor is None else {"id": supervisor.id, "full_name": supervisor.full_name},
+                "lead": None if lead_id is None else {"id": lead_id, "full_name": project.lead_name},
+                "my_role": project.my_role,
+                "topics": [topic.slug for topic in topics],
+                "seeking_team_members": bool(project.seeking_team_members),
+                "starts_on": _iso_date(project.starts_on),
+                "ends_on": _iso_date(project.ends_on),
+                "completed_at": moment(project.completed_at),
+                "abandoned_at": moment(project.abandoned_at),
+                "abandon_reason": project.abandon_reason,
+                "outcome_summary": project.outcome_summary,
+                "lessons_learned": project.lessons_learned,
+                "sustainability_notes": project.sustainability_notes,
+                "handover_notes": project.handover_notes,
+                "created_at": moment(project.created_at),
+                "updated_at": moment(project.updated_at),
+            }
+
+    class LeanMilestoneSerializer(MilestoneSerializer):
+        def to_representation(self, milestone):
+            by = milestone.submitted_by
+            decision = getattr(milestone, "latest_decision", None)
+            return {
+                "id": milestone.id,
+                "project": milestone.project_id,
+                "kind": milestone.kind,
+                "title": milestone.title,
+                "description": milestone.description,
+                "due_on": _iso_date(milestone.due_on),
+                "required": bool(milestone.required),
+                "status": milestone.status,
+                "is_overdue": bool(milestone.is_overdue),
+                "evidence": milestone.evidence,
+                "evidence_url": milestone.evidence_url,
+                "submitted_at": moment(milestone.submitted_at),
+                "submitted_by": None if by is None else {"id": by.id, "full_name": by.full_name},
+                "decided_at": moment(milestone.decided_at),
+                "latest_review": None
+                if decision is None
+                else {"decision": decision, "comment": milestone.latest_comment},
+                "created_at": moment(milestone.created_at),
+                "updated_at": moment(milestone.updated_at),
+            }
+
+    return LeanProjectSerializer, LeanMilestoneSerializer
+
+
+@contextlib.contextmanager
+def lean_changes(users: dict[str, object], page_size: int):
+    """Use the lean serializers in this process, after checking they give the same JSON; then undo."""
+    from django.db.models import Prefetch
+    from rest_framework.renderers import JSONRenderer
+
+    import api.resources.milestones as milestones_module
+    import api.resources.projects as projects_module
+    from qi.models import Topic
+
+    lean_project, lean_milestone = lean_serializers()
+    original_projects_for = projects_module.projects_for
+
+    def lean_projects_for(user):
+        topics = Prefetch("topics", queryset=Topic.objects.only("id", "slug"), to_attr="topic_list")
+        return original_projects_for(user).prefetch_related(None).prefetch_related(topics)
+
+    for user in users.values():
+        order = ("-updated_at", "-id")
+        pairs = (
+            (projects_module.ProjectSerializer, original_projects_for, lean_project, lean_projects_for),
+            (milestones_module.MilestoneSerializer, milestones_module.milestones_for, lean_milestone, None),
+        )
+        for serializer, rows, lean, lean_rows in pairs:
+            before = JSONRenderer().render(serializer(rows(user).order_by(*order)[:page_size], many=True).data)
+            after_rows = (lean_rows or rows)(user).order_by(*order)[:page_size]
+            if JSONRenderer().render(lean(after_rows, many=True).data) != before:
+                raise SystemExit(f"{lean.__name__} does not give the same JSON as {serializer.__name__}")
+    originals = (
+        projects_module.projects_for,
+        projects_module.ProjectViewSet.serializer_class,
+        milestones_module.MilestoneViewSet.serializer_class,
+    )
+    projects_module.projects_for = lean_projects_for
+    projects_module.ProjectViewSet.serializer_class = lean_project
+    milestones_module.MilestoneViewSet.serializer_class = lean_milestone
+    try:
+        yield
+    finally:
+        (
+            projects_module.projects_for,
+            projects_module.ProjectViewSet.serializer_class,
+            milestones_module.MilestoneViewSet.serializer_class,
+        ) = originals
+
+
+def check_proposed_scope(users: dict[str, object]) -> None:
+    """The proposed scoping returns exactly the rows of the current one, for the benchmark's users."""
+    from qi.models import Milestone, Project
+
+    for label, user in users.items():
+        current = set(Project.objects.visible_to(user).values_list("pk", flat=True))
+        proposed = set(proposed_visible_to(Project.objects.all(), user).values_list("pk", flat=True))
+        if current != proposed:
+            raise SystemExit(f"The proposed scoping differs from visible_to for {label}")
+        overdue = set(Milestone.objects.overdue().filter(project__in=current).values_list("pk", flat=True))
+        flagged = set(
+            Milestone.objects.filter(project__in=current)
+            .annotate(flag=overdue_row())
+            .filter(flag=True)
+            .values_list("pk", flat=True)
+        )
+        if overdue != flagged:
+            raise SystemExit(f"The proposed is_overdue differs from overdue() for {label}")
+
+
+def _bare_view(rows_of, computed: bool):
+    def view(request):
+        from django.http import JsonResponse
+        from knox.auth import TokenAuthentication
+        from rest_framework.exceptions import AuthenticationFailed
+
+        try:
+            authenticated = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed:
+            authenticated = None
+        if authenticated is None:
+            return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+        size = min(int(request.GET.get("page_size", 25)), 100)
+        return JsonResponse(rows_of(authenticated[0], size, computed), safe=False)
+
+    return view
+
+
+def install_urls() -> None:
+    """The site's URL patterns with the bare views in front of them, as ROOT_URLCONF."""
+    from django.conf import settings
+    from django.urls import clear_url_caches, path
+
+    import config.urls
+
+    module = types.ModuleType("api_bench_urls")
+    module.urlpatterns = [
+        path("bench/bare/projects/", _bare_view(bare_project_rows, True)),
+        path("bench/bare/milestones/", _bare_view(bare_milestone_rows, True)),
+        path("bench/columns/projects/", _bare_view(bare_project_rows, False)),
+        path("bench/columns/milestones/", _bare_view(bare_milestone_rows, False)),
+        *config.urls.urlpatterns,
+    ]
+    sys.modules[module.__name__] = module
+    settings.ROOT_URLCONF = module.__name__
+    clear_url_caches()
+
+
+MODES = {
+    "as-is": "the code as it is",
+    "proposed": "prototype: scoping with the user's roles read first, is_overdue on the row, (updated_at, id) indexes",
+    "lean": "prototype: proposed + hand-written to_representation of the two list serializers",
+}
+VARIANTS = {  # name: URL of the list (format with the list's name)
+    "API": "/api/v1/{}/",
+    "bare": "/bench/bare/{}/",
+    "bare, columns only": "/bench/columns/{}/",
+}
+
+# --- Requests ------------------------------------------------------------------------------------
+
+
+class Client:
+    """Calls Django's WSGI handler as a WSGI server would: full middleware, routing and view, no sockets."""
+
+    def __init__(self) -> None:
+        from django.core.handlers.wsgi import WSGIHandler
+
+        self.handler = WSGIHandler()
+
+    def get(self, path: str, query: str, token: str) -> tuple[int, bytes]:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "443",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "localhost",
+            "HTTP_ACCEPT": "application/json",
+            "HTTP_AUTHORIZATION": f"Token {token}",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "https",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        status = []
+        result = self.handler(environ, lambda s, headers, exc_info=None: status.append(s))
+        try:
+            body = b"".join(result)
+        finally:
+            result.close()  # request_finished, as a server does
+        return int(status[0].split()[0]), body
+
+
+class QueryProbe:
+    """An execute wrapper: counts queries and the time spent in the driver, whatever DEBUG is."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.queries += 1
+
+
+@dataclass
+class Case:
+    list_name: str
+    user: str
+    variant: str
+    requests: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    queries: int = 0
+    db_seconds: float = 0.0
+    rows: int = 0
+    bytes: int = 0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def mean_ms(self) -> float:
+        return statistics.fmean(self.latencies_ms) if self.latencies_ms else 0.0
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] if ordered else 0.0
+
+    @property
+    def queries_per_request(self) -> float:
+        return self.queries / self.requests if self.requests else 0.0
+
+    @property
+    def db_ms(self) -> float:
+        return 1000 * self.db_seconds / self.requests if self.requests else 0.0
+
+
+def ids_of(body: bytes) -> list[int]:
+    data = json.loads(body)
+    return [row["id"] for row in (data["results"] if isinstance(data, dict) else data)]
+
+
+def run_group(
+    client: Client, probe: QueryProbe, list_name: str, user: str, token: str, query: str, n: int, warmup: int
+) -> list[Case]:
+    """Warm every view up, then time n rounds of one request to each view in turn.
+
+    Alternating request by request (not one block per view) means a burst of load from other processes
+    slows every view alike, so the ratio holds even on a shared machine.
+    """
+    cases = [Case(list_name, user, variant) for variant in VARIANTS]
+    paths = [VARIANTS[case.variant].format(list_name) for case in cases]
+    ids_of_first: dict[str, list[int]] = {}
+    for case, path in zip(cases, paths, strict=True):
+        for _ in range(warmup):
+            status, body = client.get(path, query, token)
+            if status != 200:
+                raise SystemExit(f"GET {path}?{query} answered {status}: {body[:300]!r}")
+        ids = ids_of(body)
+        case.rows, case.bytes = len(ids), len(body)
+        if ids != ids_of_first.setdefault("ids", ids):
+            raise SystemExit(
+                f"{case.variant} does not return the same rows as {cases[0].variant} ({list_name}, {user})"
+            )
+    gc.collect()
+    for _ in range(n):
+        for case, path in zip(cases, paths, strict=True):
+            queries, db_seconds, started = probe.queries, probe.seconds, time.perf_counter()
+            status, _body = client.get(path, query, token)
+            elapsed = time.perf_counter() - started
+            if status != 200:
+                raise SystemExit(f"GET {path}?{query} answered {status}")
+            case.requests += 1
+            case.seconds += elapsed
+            case.latencies_ms.append(1000 * elapsed)
+            case.queries += probe.queries - queries
+            case.db_seconds += probe.seconds - db_seconds
+    return cases
+
+
+# --- Users and tokens ----------------------------------------------------------------------------
+
+
+def pick_users() -> dict[str, object]:
+    """The organisation's first QI lead, and the lead doctor with the median number of visible projects."""
+    from django.db.models import Count
+
+    from qi.models import Project, ProjectMembership, Role, User
+
+    qi_lead = (
+        User.objects.filter(
+            is_active=True, roles__kind=Role.Kind.QI_LEAD, roles__department__isnull=True
+        )  # organisation-wide
+        .order_by("pk")
+        .first()
+    )
+    leading = ProjectMembership.objects.current().filter(
+        role=ProjectMembership.Role.LEAD, project__status=Project.Status.ACTIVE, user__is_active=True
+    )
+    doctors = (
+        User.objects.filter(pk__in=leading.values("user_id"), roles__isnull=True)
+        .exclude(grade__in=["CONSULTANT", "SAS", "OTHER"])
+        .annotate(projects=Count("memberships__project", distinct=True))
+        .order_by("projects", "pk")
+        .values_list("pk", "projects")
+    )
+    doctors = list(doctors)
+    doctor = User.objects.get(pk=doctors[len(doctors) // 2][0])
+    return {"QI lead (organisation)": qi_lead, "lead doctor": doctor}
+
+
+def issue_tokens(users: dict[str, object]) -> dict[str, str]:
+    from api.models import DeviceToken
+
+    DeviceToken.objects.filter(device_name=BENCH_DEVICE).delete()
+    return {label: DeviceToken.objects.create(user=user, device_name=BENCH_DEVICE)[1] for label, user in users.items()}
+
+
+def visible_counts(users: dict[str, object]) -> dict[str, dict[str, int]]:
+    from qi.models import Milestone, Project
+
+    return {
+        label: {
+            "projects": Project.objects.visible_to(user).count(),
+            "milestones": Milestone.objects.visible_to(user).count(),
+        }
+        for label, user in users.items()
+    }
+
+
+def milestones_routed(client: Client, token: str, query: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve("/api/v1/milestones/")
+    except Resolver404:
+        return False
+    status, _ = client.get("/api/v1/milestones/", query, token)
+    return status == 200
+
+
+# --- Profile -------------------------------------------------------------------------------------
+
+# (label, "module:qualified.name"): cumulative time of these functions, per request
+BREAKDOWN = (
+    ("whole request (WSGIHandler)", "django.core.handlers.wsgi:WSGIHandler.__call__"),
+    ("  DRF view dispatch (all below)", "rest_framework.views:APIView.dispatch"),
+    ("    initial: auth, permission, throttle", "rest_framework.views:APIView.initial"),
+    ("      knox authenticate_credentials", "knox.auth:TokenAuthentication.authenticate_credentials"),
+    ("      throttle allow_request", "rest_framework.throttling:SimpleRateThrottle.allow_request"),
+    ("    get_queryset (builds the queryset)", "rest_framework.generics:GenericAPIView.get_queryset"),
+    ("    filter_queryset (filter backends)", "rest_framework.generics:GenericAPIView.filter_queryset"),
+    ("    paginate_queryset (runs the SQL)", "rest_framework.pagination:CursorPagination.paginate_queryset"),
+    ("      model instances (Model.from_db)", "django.db.models.base:Model.from_db"),
+    ("      prefetch_related_objects", "django.db.models.query:prefetch_related_objects"),
+    (
+        "    serializing (ListSerializer.to_representation)",
+        "rest_framework.serializers:ListSerializer.to_representation",
+    ),
+    ("    get_paginated_response (links)", "api.pagination:SyncCursorPagination.get_paginated_response"),
+    ("  rendering (Response.rendered_content)", "rest_framework.response:Response.rendered_content"),
+    ("  bare view: values() rows (projects)", "bench.api_bench:bare_project_rows"),
+    ("  bare view: values() rows (milestones)", "bench.api_bench:bare_milestone_rows"),
+    ("  bare view: JsonResponse (json.dumps)", "django.http.response:JsonResponse.__init__"),
+    ("database driver (psycopg Cursor.execute)", "psycopg.cursor:Cursor.execute"),
+)
+
+
+def _code_key(target: str) -> tuple[str, int, str] | None:
+    """The (file, line, name) key cProfile gives a function, from "module:Class.function"."""
+    import importlib
+
+    module_name, qualname = target.split(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        return None
+    obj = getattr(obj, "fget", obj)  # a property
+    code = getattr(getattr(obj, "__wrapped__", obj), "__code__", None)
+    return (code.co_filename, code.co_firstlineno, code.co_name) if code else None
+
+
+def profile(client: Client, path: str, query: str, token: str, n: int, top: int) -> dict:
+    for _ in range(5):
+        client.get(path, query, token)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n):
+        client.get(path, query, token)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = sum(row[2] for row in stats.stats.values())
+    breakdown = {}
+    for label, target in BREAKDOWN:
+        row = stats.stats.get(_code_key(target))
+        if row:
+            breakdown[label] = round(1000 * row[3] / n, 3)
+    by_own = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    own = [
+        {
+            "function": f"{_short(filename)}:{line}({function})",
+            "calls_per_request": round(row[1] / n, 1),
+            "own_ms_per_request": round(1000 * row[2] / n, 3),
+        }
+        for (filename, line, function), row in by_own
+    ]
+    return {"requests": n, "profiled_ms_per_request": round(1000 * total / n, 2), "breakdown_ms": breakdown, "top": own}
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+# --- Report --------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    import django
+    import rest_framework
+    from django.db import connection
+
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    mem = re.search(r"MemTotal:\s+(\d+) kB", meminfo)
+    database = connection.display_name
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0]}"
+    return {
+        "CPUs (nproc)": str(len(os.sched_getaffinity(0))),
+        "CPU model": models[0] if models else platform.processor() or "unknown",
+        "RAM": f"{int(mem[1]) / 1024 / 1024:.1f} GiB" if mem else "unknown",
+        "database": database,
+        "Python": platform.python_version(),
+        "Django": django.get_version(),
+        "DRF": rest_framework.__version__,
+        "OS": f"{platform.system()} {platform.release()}",
+    }
+
+
+def median_case(cases: list[Case]) -> Case:
+    return sorted(cases, key=lambda case: case.rps)[len(cases) // 2]
+
+
+def report(runs: dict[tuple[str, str, str], list[Case]], lists: list[str], users: list[str]) -> list[dict]:
+    print()
+    print(
+        f"{'list':<11} {'user':<23} {'view':<19} {'req/s':>7} {'range':>13} {'mean ms':>8} {'p95 ms':>7} "
+        f"{'queries':>7} {'DB ms':>6} {'rows':>5} {'kB':>6} {'ratio':>6}"
+    )
+    summary = []
+    for list_name in lists:
+        for user in users:
+            bare = median_case(runs[(list_name, user, "bare")])
+            for variant in VARIANTS:
+                cases = runs[(list_name, user, variant)]
+                case = median_case(cases)
+                low, high = min(c.rps for c in cases), max(c.rps for c in cases)
+                ratio = case.rps / bare.rps if variant == "API" else None
+                print(
+                    f"{list_name:<11} {user:<23} {variant:<19} {case.rps:>7.1f} {f'{low:.0f}-{high:.0f}':>13} "
+                    f"{case.mean_ms:>8.2f} {case.p95_ms:>7.2f} {case.queries_per_request:>7.1f} {case.db_ms:>6.2f} "
+                    f"{case.rows:>5} {case.bytes / 1024:>6.1f} {f'{ratio:.2f}' if ratio else '':>6}"
+                )
+                summary.append(
+                    {
+                        "list": list_name,
+                        "user": user,
+                        "view": variant,
+                        "requests_per_second": round(case.rps, 1),
+                        "range": [round(low, 1), round(high, 1)],
+                        "mean_ms": round(case.mean_ms, 2),
+                        "p95_ms": round(case.p95_ms, 2),
+                        "queries_per_request": round(case.queries_per_request, 2),
+                        "db_ms_per_request": round(case.db_ms, 2),
+                        "rows": case.rows,
+                        "bytes": case.bytes,
+                        "ratio_to_bare": round(ratio, 3) if ratio else None,
+                    }
+                )
+    print()
+    for row in summary:
+        if row["ratio_to_bare"] is not None:
+            verdict = "met" if row["ratio_to_bare"] >= GOAL else "NOT met"
+            print(
+                f"  {row['list']:<11} {row['user']:<23} API / bare = {row['ratio_to_bare']:.2f} "
+                f"({verdict}, goal {GOAL})"
+            )
+    return summary
+
+
+def print_profile(name: str, figures: dict) -> None:
+    print(f"\nProfile of {figures['requests']} requests: {name} (ms per request, cProfile inflates Python time)")
+    for label, ms in figures["breakdown_ms"].items():
+        print(f"  {label:<52} {ms:>8.3f}")
+    print("  most own time:")
+    for row in figures["top"]:
+        print(f"    {row['own_ms_per_request']:>7.3f} ms  {row['calls_per_request']:>7.1f} calls  {row['function']}")
+
+
+# --- Main ----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Benchmark the API's list endpoints against bare Django views.")
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument("--milestones", type=int, default=200_000)
+    parser.add_argument("--departments", type=int, default=0, help="default: users / 125, from 8 to 200")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--regenerate", action="store_true", help="wipe the database and generate the data again")
+    parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per case")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests before each case")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs; each case reports the median")
+    parser.add_argument("--lists", default=",".join(LISTS), help="comma-separated: projects,milestones")
+    parser.add_argument("--profile", type=int, default=0, help="also profile this many requests per list (QI lead)")
+    parser.add_argument("--top", type=int, default=15, help="functions shown per profile")
+    parser.add_argument(
+        "--modes",
+        default="as-is",
+        help="comma-separated, measured in turn: as-is (the code), proposed (+ the proposed scoping, is_overdue "
+        "and indexes, patched in this process; indexes created, then dropped), lean (proposed + lean serializers)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+
+    # Production-like settings; a throttle rate no benchmark reaches (the throttle still runs).
+    os.environ.setdefault("API_THROTTLE_USER", "100000000/hour")
+    from bench import generate
+
+    generate.setup_django()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        print(f"Warning: the database is {connection.vendor}, not PostgreSQL; figures are not comparable.")
+    started = time.perf_counter()
+    spec = generate.ensure(
+        generate.Spec(users=args.users, milestones=args.milestones, departments=args.departments, seed=args.seed),
+        regenerate=args.regenerate,
+    )
+    print(f"Data ready in {time.perf_counter() - started:.1f} s")
+    install_urls()
+    users = pick_users()
+    tokens = issue_tokens(users)
+    counts = visible_counts(users)
+    client = Client()
+    query = f"page_size={args.page_size}"
+    lists = [name.strip() for name in args.lists.split(",") if name.strip()]
+    if "milestones" in lists and not milestones_routed(client, next(iter(tokens.values())), query):
+        print("GET /api/v1/milestones/ is not there yet (or does not answer 200): milestones skipped.")
+        lists.remove("milestones")
+    for label, user in users.items():
+        print(
+            f"  {label}: user {user.pk} ({user.grade}), sees {counts[label]['projects']:,} projects and "
+            f"{counts[label]['milestones']:,} milestones"
+        )
+    modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        raise SystemExit(f"Unknown mode(s) {sorted(unknown)}: choose from {', '.join(MODES)}")
+    if {"proposed", "lean"} & set(modes):
+        check_proposed_scope(users)
+    info = machine()
+    probe = QueryProbe()
+    load_before = os.getloadavg()
+    bench_started = time.perf_counter()
+    results = {}
+    with connection.execute_wrapper(probe):
+        for mode in modes:
+            with contextlib.ExitStack() as stack:
+                if mode in ("proposed", "lean"):
+                    stack.enter_context(proposed_changes())
+                if mode == "lean":
+                    stack.enter_context(lean_changes(users, args.page_size))
+                results[mode] = measure(args, client, probe, lists, list(users), tokens, query, mode)
+    elapsed = time.perf_counter() - bench_started
+    info["load average"] = f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (1 min)"
+    print(f"\n{spec.organisation_name}; page size {args.page_size}; {args.requests} requests per case")
+    for key, value in info.items():
+        print(f"  {key}: {value}")
+    summaries = {}
+    for mode, (runs, profiles) in results.items():
+        print(f"\n{mode.upper()}: {MODES[mode]}")
+        summaries[mode] = report(runs, lists, list(users))
+        for name, figures in profiles.items():
+            print_profile(f"{name} ({mode})", figures)
+    print(f"\nBenchmark took {elapsed:.0f} s (after the data was ready)")
+    from api.models import DeviceToken
+
+    DeviceToken.objects.filter(device_name=BENCH_DEVICE).delete()
+    if args.json:
+        figures = {
+            "machine": info,
+            "data": spec.organisation_name,
+            "page_size": args.page_size,
+            "requests_per_case": args.requests,
+            "runs": args.repeat,
+            "users": {label: {"id": user.pk, "grade": user.grade, **counts[label]} for label, user in users.items()},
+            **{
+                mode: {
+                    "cases": summaries[mode],
+                    "all_runs": {" / ".join(key): [round(c.rps, 1) for c in cases] for key, cases in runs.items()},
+                    "profiles": profiles,
+                }
+                for mode, (runs, profiles) in results.items()
+            },
+            "seconds": round(elapsed, 1),
+        }
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+        print(f"Figures written to {args.json}")
+
+
+def measure(args, client, probe, lists, users, tokens, query, mode):
+    """Every case, args.repeat times; then the profiles. Returns (runs per case, profiles)."""
+    runs: dict[tuple[str, str, str], list[Case]] = {}
+    profiles = {}
+    started = time.perf_counter()
+    for run in range(args.repeat):
+        for list_name in lists:
+            for label in users:
+                group = run_group(client, probe, list_name, label, tokens[label], query, args.requests, args.warmup)
+                for case in group:
+                    runs.setdefault((list_name, label, case.variant), []).append(case)
+        print(f"  {mode}: run {run + 1} of {args.repeat} done ({time.perf_counter() - started:.0f} s)")
+    if args.profile:
+        label = "QI lead (organisation)"
+        for list_name in lists:
+            for variant in ("API", "bare"):
+                path = VARIANTS[variant].format(list_name)
+                figures = profile(client, path, query, tokens[label], args.profile, args.top)
+                profiles[f"{list_name}, {variant}, {label}"] = figures
+    return runs, profiles
+
+
+if __name__ == "__main__":
+    main()
