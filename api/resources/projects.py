@@ -13,9 +13,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from api.conditional import ConditionalRetrieveMixin, conditional_response, require_current
+from api.conditional import ConditionalRetrieveMixin, require_current
 from api.filters import SyncFilterSet
-from api.resources.common import ColleagueField, DepartmentField, DepartmentSummarySerializer, PersonSerializer
+from api.resources.common import (
+    ColleagueField,
+    DepartmentField,
+    DepartmentSummarySerializer,
+    PersonSerializer,
+    ServiceWriteMixin,
+)
 from qi import services
 from qi.models import Project, ProjectMembership, Topic, User
 
@@ -229,6 +235,7 @@ PROJECT_EXAMPLE = OpenApiExample(
 )
 @extend_schema(tags=["projects"])
 class ProjectViewSet(
+    ServiceWriteMixin,
     ConditionalRetrieveMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -244,16 +251,6 @@ class ProjectViewSet(
 
     def get_queryset(self):
         return projects_for(self.request.user)
-
-    def _fresh(self, project: Project, http_status: int = status.HTTP_200_OK) -> Response:
-        """Answer with the project as a list would show it (annotations included) and its ETag."""
-        project = self.get_queryset().get(pk=project.pk)
-        return conditional_response(self.request, ProjectSerializer(project).data, http_status=http_status)
-
-    def _input(self, serializer_class) -> dict:
-        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def create(self, request):
         data = self._input(ProjectCreateSerializer)
