@@ -115,31 +115,14 @@ MILESTONE_COLUMNS = (
 
 
 def bare_project_rows(user, size: int, computed: bool = True) -> list[dict]:
-    from django.db.models import Case, CharField, Exists, OuterRef, Subquery, Value, When
+    from api.resources.projects import projects_for
+    from qi.models import Project
 
-    from qi.models import Project, ProjectMembership
-
-    queryset = Project.objects.visible_to(user)
-    fields = PROJECT_COLUMNS
-    if computed:
-        current = ProjectMembership.objects.current().filter(project=OuterRef("pk"))
-        lead = current.filter(role=ProjectMembership.Role.LEAD)
-        queryset = queryset.annotate(
-            lead_id=Subquery(lead.values("user_id")[:1]),
-            lead_name=Subquery(lead.values("user__full_name")[:1]),
-            my_role=Case(
-                When(Exists(lead.filter(user=user)), then=Value("lead")),
-                When(Exists(current.filter(user=user)), then=Value("member")),
-                When(supervisor=user, then=Value("supervisor")),
-                When(
-                    Exists(ProjectMembership.objects.filter(project=OuterRef("pk"), user=user)),
-                    then=Value("former_member"),
-                ),
-                default=Value("qi_lead"),
-                output_field=CharField(),
-            ),
-        )
-        fields += ("lead_id", "lead_name", "my_role")
+    if computed:  # the API's own queryset (scope and annotations), as plain values
+        queryset = projects_for(user).prefetch_related(None)
+        fields = (*PROJECT_COLUMNS, "lead_id", "lead_name", "my_role")
+    else:
+        queryset, fields = Project.objects.visible_to(user), PROJECT_COLUMNS
     rows = list(queryset.order_by("-updated_at", "-id").values(*fields)[:size])
     if computed:
         topics: dict[int, list[str]] = {row["id"]: [] for row in rows}
