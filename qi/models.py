@@ -12,7 +12,7 @@ import datetime as dt
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
@@ -662,6 +662,12 @@ class Measure(PatientDataGuarded):
         UP = "up", "Higher is better"
         DOWN = "down", "Lower is better"
 
+    class ChartKind(models.TextChoices):
+        RUN = "run", "Run chart (median, Anhøj rules)"
+        XMR = "xmr", "XmR chart (values)"
+        P = "p", "P chart (proportions)"
+        C = "c", "C chart (counts)"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="measures")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OUTCOME)
@@ -670,7 +676,27 @@ class Measure(PatientDataGuarded):
     )
     unit = models.CharField(max_length=40, blank=True, help_text="e.g. %, minutes, patients")
     better = models.CharField("which direction is better", max_length=4, choices=Direction.choices)
-    target = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    target = models.DecimalField(
+        max_digits=12, decimal_places=3, null=True, blank=True, help_text="In the unit shown; a percentage for %."
+    )
+    # How the measure is charted by default (the chart endpoint and page can override each per request).
+    chart_kind = models.CharField(
+        max_length=3,
+        choices=ChartKind.choices,
+        blank=True,
+        help_text="Blank: a P chart for numerator/denominator data, an XmR chart for values.",
+    )
+    baseline_points = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(2)],
+        help_text="Freeze the centre and limits at the first N points (the baseline) and judge later points on them.",
+    )
+    phase_starts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="ISO dates where the process changed (e.g. a PDSA change went in): limits recalculated from each.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -685,6 +711,29 @@ class Measure(PatientDataGuarded):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        self.phase_starts = self.cleaned_phase_starts(self.phase_starts)
+
+    @staticmethod
+    def cleaned_phase_starts(raw: object) -> list[str]:
+        """Phase start dates as sorted, distinct ISO strings; ValidationError names a bad entry."""
+        if raw in (None, ""):
+            return []
+        if not isinstance(raw, list):
+            raise ValidationError({"phase_starts": "Give a list of dates (YYYY-MM-DD)."})
+        days = set()
+        for entry in raw:
+            try:
+                days.add(entry if isinstance(entry, dt.date) else dt.date.fromisoformat(str(entry)))
+            except ValueError:
+                raise ValidationError({"phase_starts": f"{entry!s:.40} is not a date (YYYY-MM-DD)."}) from None
+        return [day.isoformat() for day in sorted(days)]
+
+    @property
+    def phase_start_dates(self) -> list[dt.date]:
+        return [dt.date.fromisoformat(day) for day in self.phase_starts or []]
 
 
 class DataPoint(PatientDataGuarded):

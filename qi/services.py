@@ -966,8 +966,11 @@ def measure_create(
     kind: str = Measure.Kind.OUTCOME,
     unit: str = "",
     target: Decimal | None = None,
+    chart_kind: str = "",
+    baseline_points: int | None = None,
+    phase_starts: Sequence[Any] = (),
 ) -> Measure:
-    """Define a measure: what is counted, how, and which direction is better."""
+    """Define a measure: what is counted, how, which direction is better, and how it is charted."""
     project = _locked(project)
     _require_visible(actor, project)
     _require(access.can_edit_project(actor, project), "Only the project team can add measures.")
@@ -980,6 +983,9 @@ def measure_create(
         kind=kind,
         unit=unit.strip(),
         target=target,
+        chart_kind=chart_kind,
+        baseline_points=baseline_points,
+        phase_starts=list(phase_starts),
     )
     _validate(measure)
     measure.save()
@@ -1083,12 +1089,23 @@ def data_points_add(*, actor: User, measure: Measure, rows: Sequence[Mapping[str
     return created
 
 
-MEASURE_EDITABLE_FIELDS = ("name", "kind", "operational_definition", "unit", "better", "target")
+MEASURE_EDITABLE_FIELDS = (
+    "name",
+    "kind",
+    "operational_definition",
+    "unit",
+    "better",
+    "target",
+    "chart_kind",
+    "baseline_points",
+    "phase_starts",
+)
 
 
 @transaction.atomic
 def measure_update(*, actor: User, measure: Measure, **changes: Any) -> Measure:
-    """Edit a measure's definition: name, kind, operational definition, unit, direction or target."""
+    """Edit a measure's definition (name, kind, operational definition, unit, direction, target) or how it is
+    charted (chart kind, baseline points, phase start dates)."""
     unknown = set(changes) - set(MEASURE_EDITABLE_FIELDS)
     if unknown:
         raise QIValidationError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")

@@ -43,6 +43,7 @@ def data_points_for(user: User) -> QuerySet[DataPoint]:
 class MeasureSerializer(serializers.ModelSerializer):
     project = serializers.IntegerField(source="project_id", read_only=True)
     target = serializers.DecimalField(max_digits=12, decimal_places=3, normalize_output=True, read_only=True)
+    phase_starts = serializers.ListField(child=serializers.DateField(), read_only=True)
 
     class Meta:
         model = Measure
@@ -55,6 +56,9 @@ class MeasureSerializer(serializers.ModelSerializer):
             "unit",
             "better",
             "target",
+            "chart_kind",
+            "baseline_points",
+            "phase_starts",
             "created_at",
             "updated_at",
         ]
@@ -88,8 +92,28 @@ class DataPointSerializer(serializers.ModelSerializer):
 # --- writes ----------------------------------------------------------------------------------
 
 
+class ChartSettingsSerializer(serializers.Serializer):
+    """How a measure is charted by default; ``/measures/{id}/chart/`` can override each per request."""
+
+    chart_kind = serializers.ChoiceField(
+        choices=Measure.ChartKind.choices,
+        allow_blank=True,
+        required=False,
+        help_text="Blank: a P chart for numerator/denominator data, an XmR chart for values.",
+    )
+    baseline_points = serializers.IntegerField(
+        min_value=2, max_value=1000, required=False, allow_null=True, help_text="Freeze limits at the first N points."
+    )
+    phase_starts = serializers.ListField(
+        child=serializers.DateField(),
+        max_length=50,
+        required=False,
+        help_text="Dates where the process changed; limits are recalculated from each.",
+    )
+
+
 @extend_schema_serializer(component_name="Measure")  # request bodies as MeasureRequest, PatchedMeasureRequest
-class MeasureCreateSerializer(serializers.Serializer):
+class MeasureCreateSerializer(ChartSettingsSerializer):
     project = VisibleProjectField()
     name = serializers.CharField(max_length=200)
     operational_definition = serializers.CharField(
@@ -102,7 +126,7 @@ class MeasureCreateSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="Measure")  # request bodies as MeasureRequest, PatchedMeasureRequest
-class MeasureUpdateSerializer(serializers.Serializer):
+class MeasureUpdateSerializer(ChartSettingsSerializer):
     name = serializers.CharField(max_length=200, required=False)
     operational_definition = serializers.CharField(required=False)
     better = serializers.ChoiceField(choices=Measure.Direction.choices, required=False)

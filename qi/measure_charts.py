@@ -1,0 +1,139 @@
+"""A measure's chart: its data points and PDSA cycles read in two queries, analysed by ``qi.charts``.
+
+The API's ``/measures/{id}/chart/``, the web measure page and its SVG all call ``measure_chart()``, so a
+phone and a page always agree. Request parameters override the measure's stored chart settings
+(``chart_kind``, ``baseline_points``, ``phase_starts``).
+
+Targets of percentages are stored as percentages (90 means 90%); a P chart works in proportions, so the
+target is divided by 100 for charts of numerator/denominator data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qi.charts import ChartAnalysis, ChartError, Observation, analyse
+from qi.models import DataPoint, Measure, PDSACycle
+
+UNSET: Any = object()  # "use the measure's stored setting", distinct from an explicit None ("no freeze")
+MAX_PHASES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    date: dt.date
+    label: str
+    kind: str  # "pdsa" (a PDSA cycle started) or "note" (a data point's note)
+    pdsa_cycle: int | None = None
+
+
+@dataclass(slots=True)
+class MeasureChart:
+    measure: Measure
+    analysis: ChartAnalysis
+    annotations: list[Annotation]
+    percent: bool  # the data are proportions: show values as percentages
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "measure": self.measure.pk,
+            "unit": self.measure.unit,
+            "percent": self.percent,
+            "annotations": [
+                {"date": a.date.isoformat(), "label": a.label, "kind": a.kind, "pdsa_cycle": a.pdsa_cycle}
+                for a in self.annotations
+            ],
+            **self.analysis.as_dict(),
+        }
+
+
+def observations_from_points(points: Sequence[DataPoint]) -> list[Observation]:
+    return [
+        Observation(
+            date=point.date,
+            value=float(point.value) if point.value is not None else None,
+            numerator=point.numerator,
+            denominator=point.denominator,
+        )
+        for point in points
+    ]
+
+
+def parse_phase_starts(text: str) -> list[dt.date]:
+    """``2026-03-02,2026-05-04`` (a query parameter) as dates; ChartError names the bad one."""
+    days = []
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        try:
+            days.append(dt.date.fromisoformat(part))
+        except ValueError:
+            raise ChartError(f"{part[:40]} is not a date (YYYY-MM-DD)", field="phases") from None
+    if len(days) > MAX_PHASES:
+        raise ChartError(f"at most {MAX_PHASES} phases", field="phases")
+    return days
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def measure_chart(
+    measure: Measure,
+    *,
+    kind: str | None = None,
+    freeze: int | None = UNSET,
+    phase_starts: Sequence[dt.date] | None = None,
+    run_length: int | None = None,
+    trend_length: int | None = None,
+) -> MeasureChart:
+    """Analyse ``measure``'s data points; raise ChartError for a parameter or data that cannot be charted."""
+    points = list(
+        DataPoint.objects.filter(measure=measure)
+        .order_by("date")
+        .only("date", "value", "numerator", "denominator", "note", "pdsa_cycle_id")
+    )
+    cycles = list(
+        PDSACycle.objects.filter(project_id=measure.project_id, starts_on__isnull=False)
+        .order_by("starts_on", "number")
+        .only("id", "number", "change_idea", "starts_on")
+    )
+    fractions = bool(points) and all(point.denominator is not None for point in points)
+    kind = kind or measure.chart_kind or ("p" if fractions else "xmr")
+    starts = list(measure.phase_start_dates if phase_starts is None else phase_starts)
+    warnings = []
+    if freeze is UNSET:
+        freeze = measure.baseline_points
+        later = [day for day in starts if points and day > points[0].date]  # phases that split the data
+        first_phase = sum(1 for point in points if not later or point.date < min(later))
+        if freeze is not None and freeze > first_phase:
+            # A stored baseline longer than the data so far: chart what there is, and say so.
+            warnings.append(
+                f"The baseline is set at {freeze} points but there are only {first_phase} yet: the limits use "
+                "all of them until then."
+            )
+            freeze = None
+    target = float(measure.target) if measure.target is not None else None
+    if target is not None and fractions:
+        target /= 100
+    analysis = analyse(
+        observations_from_points(points),
+        kind,
+        better=measure.better,
+        target=target,
+        freeze=freeze,
+        phase_starts=starts,
+        **{name: value for name, value in (("run_length", run_length), ("trend_length", trend_length)) if value},
+    )
+    analysis.warnings[:0] = warnings
+    annotations = [
+        Annotation(cycle.starts_on, f"PDSA {cycle.number}: {_short(cycle.change_idea)}", "pdsa", cycle.pk)
+        for cycle in cycles
+    ]
+    annotations += [Annotation(point.date, _short(point.note), "note") for point in points if point.note]
+    annotations.sort(key=lambda a: (a.date, a.kind != "pdsa"))
+    return MeasureChart(measure, analysis, annotations, percent=fractions)
