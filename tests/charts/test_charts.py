@@ -67,11 +67,11 @@ def test_a_point_on_the_mean_breaks_a_run():
 
 
 def test_run_length_and_trend_length_are_configurable():
-    values = STEADY + [14, 15, 14, 15, 14, 15]  # six above the mean
+    values = [*STEADY, 14, 15, 14, 15, 14, 15]  # six above the mean
     assert not [s for s in charts.analyse(weekly(values), "xmr").signals if s.rule == "shift"]
     six = charts.analyse(weekly(values), "xmr", run_length=6)
     assert [s.points for s in six.signals if s.rule == "shift"] == [list(range(12, 18))]
-    rising = STEADY[:-1] + [9, 10, 11, 12, 13, 14, 15]  # 7 rising points from week 11
+    rising = [*STEADY[:-1], 9, 10, 11, 12, 13, 14, 15]  # 7 rising points from week 11
     seven = charts.analyse(weekly(rising), "xmr", trend_length=7)
     assert [s.points for s in seven.signals if s.rule == "trend"] == [list(range(11, 18))]
     eight = charts.analyse(weekly(rising), "xmr", trend_length=8)
