@@ -985,7 +985,7 @@ def measure_create(
         target=target,
         chart_kind=chart_kind,
         baseline_points=baseline_points,
-        phase_starts=list(phase_starts),
+        phase_starts=_iso_dates(phase_starts),
     )
     _validate(measure)
     measure.save()
@@ -997,6 +997,13 @@ def measure_create(
         after=_snapshot(measure, ("name", "kind", "unit", "better", "target")),
     )
     return measure
+
+
+def _iso_dates(days: Any) -> Any:
+    """Dates as ISO strings for a JSON field; anything else is left for the model's clean() to refuse."""
+    if isinstance(days, list | tuple):
+        return [day.isoformat() if isinstance(day, dt.date) else day for day in days]
+    return days
 
 
 def _whole_number(row: Mapping[str, Any], name: str) -> int | None:
@@ -1115,6 +1122,8 @@ def measure_update(*, actor: User, measure: Measure, **changes: Any) -> Measure:
     _require(access.can_edit_project(actor, measure.project), "Only the project team can edit measures.")
     _require_open(measure.project, "edit its measures")
     before = _snapshot(measure, changes)
+    if "phase_starts" in changes:
+        changes["phase_starts"] = _iso_dates(changes["phase_starts"])
     for name, value in changes.items():
         setattr(measure, name, value.strip() if isinstance(value, str) else value)
     _validate(measure)

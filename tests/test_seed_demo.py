@@ -17,7 +17,10 @@ from django.db.models import Count, F, Q
 from django.test import override_settings
 from django.utils import timezone
 
+from qi.charts import RULE_LABELS
 from qi.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANISATION_CODE
+from qi.demo.showcase import SHOWCASE
+from qi.measure_charts import measure_chart
 from qi.models import (
     AuditEvent,
     DataPoint,
@@ -199,6 +202,30 @@ class TestDemoTrust:
         assert len(set(numbers)) == len(numbers)
         assert all(len(number) == 7 and number.isdigit() for number in numbers)
         assert all(email == email.lower() for email in User.objects.values_list("email", flat=True))
+
+    def test_every_measure_charts_and_every_kind_of_signal_is_shown(self):
+        measures = list(Measure.objects.select_related("project"))
+        shown: dict[str, set[str]] = {}
+        for measure in measures:
+            analysis = measure_chart(measure).analysis  # raises ChartError if a demo measure cannot be charted
+            assert analysis.verdict
+            for signal in analysis.signals:
+                shown.setdefault(signal.rule, set()).add(measure.name)
+        assert set(shown) == set(RULE_LABELS)
+        showcase = {spec.name: spec for spec in SHOWCASE}
+        for spec in SHOWCASE:
+            for rule in spec.shows:
+                assert spec.name in shown[rule], f"{spec.name} should show {rule}"
+        kinds = {measure_chart(m).analysis.kind for m in measures if m.name in showcase}
+        assert kinds == {"run", "xmr", "p", "c"}
+
+    def test_the_showcase_measures_use_freeze_phases_and_targets(self):
+        fluids = measure_chart(Measure.objects.get(name="IV fluids started within one hour")).analysis
+        assert len(fluids.phases) == 2 and fluids.assurance == "may_or_may_not"
+        lactate = measure_chart(Measure.objects.get(name="Lactate measured within one hour")).analysis
+        assert lactate.phases[0].baseline_points == 12
+        assert lactate.verdict.endswith("the change is working, not chance.")
+        assert lactate.assurance == "fails"  # 95% is above what the improved process delivers
 
     def test_no_free_text_holds_an_nhs_number(self):
         texts = [

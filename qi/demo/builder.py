@@ -54,6 +54,7 @@ from qi.demo.people import (
     DepartmentSpec,
     rotation_for,
 )
+from qi.demo.showcase import SHOWCASE, SHOWCASE_PROJECT, showcase_weeks
 from qi.demo.themes import THEMES, TOPICS, MeasureSpec, Theme
 from qi.models import (
     Department,
@@ -134,6 +135,7 @@ class _Builder:
         self.quinn: User
         self.olga: User
         self.active_count = 0
+        self.works: dict[str, _Work] = {}  # by project title
 
     # -- people --
 
@@ -150,6 +152,7 @@ class _Builder:
         self._people(organisation)
         for index, spec in enumerate(PROJECTS):
             self._project(index, spec)
+        self._chart_showcase()
         return organisation
 
     def _check_free(self) -> None:
@@ -283,6 +286,7 @@ class _Builder:
 
     def _project(self, index: int, spec: ProjectSpec) -> None:
         work = self._plan(spec)
+        self.works[spec.title] = work
         project = services.project_create(
             actor=work.lead,
             department=work.department,
@@ -568,6 +572,35 @@ class _Builder:
         if rows:
             services.data_points_add(actor=work.current_lead, measure=measure, rows=rows)
         work.rows[measure.name] = rows
+
+    def _chart_showcase(self) -> None:
+        """Add the measures written to show every kind of chart signal (``qi.demo.showcase``)."""
+        work = self.works[SHOWCASE_PROJECT]
+        assert work.project is not None
+        weeks = showcase_weeks(self.today)
+        for spec in SHOWCASE:
+            measure = services.measure_create(
+                actor=work.current_lead,
+                project=work.project,
+                name=spec.name,
+                operational_definition=spec.definition,
+                better=spec.better,
+                kind=spec.kind,
+                unit=spec.unit,
+                target=Decimal(str(spec.target)) if spec.target is not None else None,
+                chart_kind=spec.chart_kind,
+                baseline_points=spec.baseline_points,
+                phase_starts=[weeks[12]] if spec.phase_after_baseline else [],
+            )
+            if spec.fractions:
+                rows = [
+                    {"date": w, "numerator": n, "denominator": d}
+                    for w, (n, d) in zip(weeks, spec.fractions, strict=True)
+                ]
+            else:
+                rows = [{"date": w, "value": Decimal(str(v))} for w, v in zip(weeks, spec.values, strict=True)]
+            rows[12]["note"] = "Sepsis trolley and screening prompt introduced"
+            services.data_points_add(actor=work.current_lead, measure=measure, rows=rows)
 
     def _record_data(self, work: _Work, stops_on: dt.date) -> None:
         category = work.spec.category
