@@ -60,6 +60,8 @@ RULE_LABELS = {
     "two_of_three": "2 of 3 points close to a process limit",
 }
 IMPROVEMENT, CONCERN, NEUTRAL = "improvement", "concern", "neutral"
+# Which rule decides a highlighted point's meaning when several flag it (NHSRplotthedots 0.2.2).
+POINT_RULE_PRECEDENCE = ("outside_limits", "trend", "two_of_three", "shift", "long_run")
 
 
 class ChartError(ValueError):
@@ -97,7 +99,7 @@ class ChartPoint:
     numerator: int | None = None
     denominator: int | None = None
     rules: list[str] = field(default_factory=list)  # the rules of the signals that highlight this point
-    variation: str = "common_cause"  # common_cause, improvement, concern or neutral (by its side of the centre)
+    variation: str = "common_cause"  # common_cause, improvement, concern or neutral
 
 
 @dataclass(slots=True)
@@ -668,19 +670,33 @@ class _Analyser:
     # -- what it means --
 
     def _classify_points(self) -> None:
-        """A highlighted point is an improvement or a concern by its side of the centre (NHSRplotthedots);
-        a point on the centre line takes the meaning of its signal."""
+        """Mark each highlighted point with its rules and its meaning, as NHSRplotthedots 0.2.2 does: the first
+        rule that flags it decides, in the order outside the limits, trend, 2 of 3, run. A trend decides by its
+        direction (a point where two trends meet by the later one), the others by the point's side of the
+        centre."""
         self.signals.sort(key=lambda s: (s.points[0], s.points[-1], s.rule))
         c = self.c
+        deciding: dict[int, tuple[int, Signal]] = {}
         for signal in self.signals:
             if not signal.highlights_points:
                 continue
+            rank = POINT_RULE_PRECEDENCE.index(signal.rule)
             for i in signal.points:
                 if c.rules[i] is None:
                     c.rules[i] = []
                 c.rules[i].append(signal.rule)
-                side = _sign(c.values[i] - c.centre[i])
-                c.variation[i] = _meaning(self.better, _side(side)) if side else signal.meaning
+                held = deciding.get(i)
+                if held is None or rank < held[0] or (rank == held[0] and signal.points[0] == i):
+                    deciding[i] = (rank, signal)
+        self.point_sides: dict[int, str] = {}
+        for i, (_, signal) in deciding.items():
+            if signal.rule == "trend":
+                side = "high" if signal.side == "up" else "low"
+            else:
+                sign = _sign(c.values[i] - c.centre[i])
+                side = _side(sign) if sign else (signal.side or "high")
+            c.variation[i] = _meaning(self.better, side)
+            self.point_sides[i] = side
 
     def _variation(self) -> str | None:
         """The Making Data Count variation icon, read from the latest point as NHSRplotthedots does."""
@@ -690,10 +706,7 @@ class _Analyser:
         last = len(c.values) - 1
         if c.variation[last] == "common_cause":
             return "common_cause"
-        high = c.values[last] > c.centre[last] or (
-            c.values[last] == c.centre[last] and any(s.side == "up" for s in self.signals if last in s.points)
-        )
-        return f"{c.variation[last]}_{'high' if high else 'low'}"
+        return f"{c.variation[last]}_{self.point_sides[last]}"
 
     def _assurance(self) -> tuple[str | None, str]:
         c = self.c
