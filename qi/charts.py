@@ -36,7 +36,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import groupby, pairwise
+from itertools import pairwise
 from typing import Any
 
 KINDS = ("run", "xmr", "p", "c")
@@ -185,11 +185,17 @@ class ChartAnalysis:
     assurance_text: str
     warnings: list[str]
 
+    _points: list[ChartPoint] | None = field(default=None, repr=False, compare=False)
+
     @property
     def points(self) -> list[ChartPoint]:
-        return [self.columns.point(i) for i in range(len(self.columns.values))]
+        """The points as objects, built on first use (the columns are the source)."""
+        if self._points is None:
+            self._points = [self.columns.point(i) for i in range(len(self.columns.values))]
+        return self._points
 
-    def __len__(self) -> int:
+    @property
+    def point_count(self) -> int:
         return len(self.columns.values)
 
     def as_dict(self) -> dict[str, Any]:
@@ -318,8 +324,19 @@ def _plotted_values(observations: Sequence[Observation], kind: str) -> list[floa
     if values is not None:
         return values
     values = []
+    first_is_fraction = None
     for row, obs in enumerate(observations):
         fraction = obs.numerator is not None or obs.denominator is not None
+        if first_is_fraction is None:
+            first_is_fraction = fraction
+        elif fraction != first_is_fraction:
+            # 0.85 next to 85 on one chart would be nonsense: one measure, one kind of figure.
+            raise ChartError(
+                "has a numerator and denominator where earlier rows have values"
+                if fraction
+                else "has a value where earlier rows have a numerator and denominator",
+                row=row,
+            )
         if fraction:
             if obs.numerator is None or obs.denominator is None:
                 raise ChartError("needs both a numerator and a denominator", row=row)
@@ -381,12 +398,16 @@ def _sign(difference: float) -> int:
 def _runs(signs: Sequence[int], lo: int) -> list[tuple[int, int, int]]:
     """Maximal runs of equal non-zero signs as (first, last, sign), with indices offset by ``lo``."""
     runs: list[tuple[int, int, int]] = []
-    start = lo
-    for sign, members in groupby(signs):
-        length = sum(1 for _ in members)
+    count = len(signs)
+    start = 0
+    while start < count:
+        sign = signs[start]
+        end = start + 1
+        while end < count and signs[end] == sign:
+            end += 1
         if sign:
-            runs.append((start, start + length - 1, sign))
-        start += length
+            runs.append((lo + start, lo + end - 1, sign))
+        start = end
     return runs
 
 
@@ -403,8 +424,24 @@ def _meaning(better: str | None, side: str | None) -> str:
     return IMPROVEMENT if side == good else CONCERN
 
 
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)  # not strftime("%B"), which follows the process locale
+
+
 def _format_date(day: dt.date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 class _Analyser:
@@ -598,7 +635,7 @@ class _Analyser:
                     "high" if high else "low",
                     f"a point {'above the upper' if high else 'below the lower'} process limit",
                 )
-        sides = [_sign(value - centre) for value in values[lo:hi]]
+        sides = [(value > centre) - (value < centre) for value in values[lo:hi]]
         for first, last, sign in _runs(sides, lo):
             if last - first + 1 >= self.run_length:
                 above = "above" if sign > 0 else "below"
@@ -610,7 +647,7 @@ class _Analyser:
                     f"{last - first + 1} points in a row {above} {where}",
                 )
         phase_values = values[lo:hi]
-        steps = [_sign(later - earlier) for earlier, later in pairwise(phase_values)]
+        steps = [(later > earlier) - (later < earlier) for earlier, later in pairwise(phase_values)]
         for first, last, sign in _runs(steps, lo):  # step k joins points k and k + 1
             if last - first + 2 >= self.trend_length:
                 rising = "rising" if sign > 0 else "falling"

@@ -211,6 +211,7 @@ def test_short_phases_are_provisional():
 
 def test_no_data_is_an_empty_chart_not_an_error():
     analysis = charts.analyse([], "p")
+    assert analysis.point_count == 0
     assert analysis.verdict == "No data yet: the chart starts with the first data point."
     assert analysis.as_dict()["points"] == []
 
@@ -226,6 +227,8 @@ def test_no_data_is_an_empty_chart_not_an_error():
         ("xmr", [Observation(MONDAY, value=1), Observation(MONDAY, value=2)], 1, "appears twice"),
         ("run", [Observation(MONDAY, value=float("nan"))], 0, "finite"),
         ("run", [Observation(MONDAY)], 0, "has no value"),
+        ("run", [Observation(MONDAY, value=85), Observation(week(1), numerator=4, denominator=5)], 1, "earlier rows"),
+        ("xmr", [Observation(MONDAY, numerator=4, denominator=5), Observation(week(1), value=85)], 1, "earlier rows"),
     ],
 )
 def test_bad_input_names_the_row(kind, rows, row, message):
