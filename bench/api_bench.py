@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qi_api_bench \\
         .venv/bin/python bench/api_bench.py [--users 5000 --milestones 200000] [--requests 200] [--repeat 3] \\
-        [--page-size 50] [--profile 50] [--modes as-is,proposed,lean] [--json FILE] [--regenerate]
+        [--page-size 50] [--profile 50] [--modes as-is,lean] [--json FILE] [--regenerate]
 
 Creates the database if missing, migrates, generates the organisation with ``bench/generate.py`` unless the
 database already holds the same one (5,000 users and 200,000 milestones give 24,833 projects), then times
@@ -12,10 +12,11 @@ database already holds the same one (5,000 users and 200,000 milestones give 24,
   filter backends, cursor pagination, serializer, JSON renderer), with a real device token
   (``Authorization: Token ...``).
 - **bare**: a plain Django view that authenticates the same token with knox (same queries, same hashing),
-  then returns ``JsonResponse(list(queryset.values(...)), safe=False)`` of the same rows: the same scoping
-  (``visible_to(user)``), the same ordering (``-updated_at, -id``), the same page size, and the same
-  fields, computed fields included (the project's lead, the user's role, the topics; a milestone's
-  ``is_overdue`` and latest review), written out here with the ORM as anyone would by hand.
+  then returns ``JsonResponse(list(queryset.values(...)), safe=False)`` of the same rows: the API's own
+  querysets (``projects_for``, ``milestones_for``: the same scoping, ``visible_to(user)``, and the same
+  computed fields: the project's lead and the user's role, a milestone's ``is_overdue`` and latest review)
+  read with ``values()``, the topics in one extra query, the same ordering (``-updated_at, -id``) and page
+  size. No serializer, no filter backends, no pagination links.
 - **bare, columns only**: the same without the computed fields (table columns and joined names), to show
   what the computed fields cost in SQL.
 
@@ -33,11 +34,10 @@ of their latencies), mean and p95 latency, queries per request (an ``execute_wra
 database driver, rows and bytes per response, and the ratio of the API's requests per second to the bare
 view's. ``--repeat N`` runs everything N times and reports the median run of each case. ``--profile N``
 also profiles N requests of each list (cProfile, QI lead) and prints where the time goes. ``--json FILE``
-writes every figure. ``--modes`` also measures prototypes of proposed changes, patched into this process
-(no file of the app changes; two indexes are created in the bench database and dropped afterwards):
-``proposed`` (scoping with the user's roles read first, ``is_overdue`` on the row, ``(updated_at, id)``
-indexes) and ``lean`` (proposed + hand-written ``to_representation`` of the two list serializers). Each
-prototype is first checked to give the same rows / the same JSON as the code. Figures: docs/BENCHMARKS.md.
+writes every figure. ``--modes as-is,lean`` also measures a prototype, patched into this process after
+checking it renders the same JSON (no file of the app changes): ``lean``, a hand-written
+``to_representation`` of ``MilestoneSerializer`` like the one ``ProjectSerializer`` has.
+Figures: docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -135,176 +135,32 @@ def bare_project_rows(user, size: int, computed: bool = True) -> list[dict]:
 
 
 def bare_milestone_rows(user, size: int, computed: bool = True) -> list[dict]:
-    from django.db.models import Exists, OuterRef, Subquery
+    from api.resources.milestones import milestones_for
+    from qi.models import Milestone
 
-    from qi.models import Milestone, Review
-
-    queryset = Milestone.objects.visible_to(user)
-    fields = MILESTONE_COLUMNS
-    if computed:
-        latest = Review.objects.filter(milestone=OuterRef("pk")).order_by("-created_at", "-pk")
-        queryset = queryset.annotate(
-            is_overdue=overdue_row() if PROPOSED else Exists(Milestone.objects.overdue().filter(pk=OuterRef("pk"))),
-            latest_decision=Subquery(latest.values("decision")[:1]),
-            latest_comment=Subquery(latest.values("comment")[:1]),
-        )
-        fields += ("is_overdue", "latest_decision", "latest_comment")
+    if computed:  # the API's own queryset (scope and annotations), as plain values
+        queryset = milestones_for(user)
+        fields = (*MILESTONE_COLUMNS, "is_overdue", "latest_decision", "latest_comment")
+    else:
+        queryset, fields = Milestone.objects.visible_to(user), MILESTONE_COLUMNS
     return list(queryset.order_by("-updated_at", "-id").values(*fields)[:size])
 
 
-# --- Proposed changes (prototype, measured with --proposed; no file of the app is changed) ----------
-
-PROPOSED = False
-PROPOSED_INDEXES = {  # name: table, columns; the order of every synced list (cursor pagination)
-    "bench_proposed_project_updated": ("qi_project", "updated_at DESC, id DESC"),
-    "bench_proposed_milestone_updated": ("qi_milestone", "updated_at DESC, id DESC"),
-}
+# --- Lean milestone serializer (prototype, measured with --modes as-is,lean) --------------------------
 
 
-def proposed_visible_to(self, user):
-    """``ProjectQuerySet.visible_to`` with the same rule, in SQL the planner can estimate.
+def lean_milestone_serializer():
+    """MilestoneSerializer with a hand-written to_representation, as ProjectSerializer's (same output).
 
-    The user's QI lead roles are read first (one query on a small table), so the SQL names the
-    departments and organisations: no OR between EXISTS subqueries, whose row estimate (most of the
-    table, for everyone) makes PostgreSQL sort every project and milestone even for a doctor on 3 teams.
-    A doctor's scope is a UNION of ids (teams, supervised, led departments): a handful of rows, then the
-    project and milestone indexes. An organisation-wide QI lead's is every project of the trust:
-    PostgreSQL walks an (updated_at, id) index and stops after a page.
-    """
-    from django.db.models import Q
-
-    from qi.models import Project, ProjectMembership, Role
-
-    if not user.is_authenticated:
-        return self.none()
-    roles = list(Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD).values_list("organisation_id", "department_id"))
-    organisations = sorted({organisation for organisation, department in roles if department is None})
-    departments = sorted({department for _, department in roles if department is not None})
-    personal = ProjectMembership.objects.filter(user=user).values("project_id")
-    personal = personal.union(Project.objects.filter(supervisor=user).values("pk"))
-    if departments:
-        personal = personal.union(Project.objects.filter(department_id__in=departments).values("pk"))
-    if organisations:
-        return self.filter(Q(department__organisation_id__in=organisations) | Q(pk__in=personal))
-    return self.filter(pk__in=personal)
-
-
-def overdue_row():
-    """``MilestoneQuerySet.overdue()`` as a condition on the row itself, instead of EXISTS over every overdue
-    milestone of the database (a hashed subplan that reads all of them on every request)."""
-    from django.db.models import BooleanField, ExpressionWrapper, Q
-
-    from qi.models import Milestone, Project, today
-
-    return ExpressionWrapper(
-        Q(
-            due_on__lt=today(),
-            status__in=[Milestone.Status.PLANNED, Milestone.Status.CHANGES_REQUESTED],
-            project__status=Project.Status.ACTIVE,
-        ),
-        output_field=BooleanField(),
-    )
-
-
-def proposed_milestones_for(user):
-    """``api.resources.milestones.milestones_for`` with ``is_overdue`` from overdue_row()."""
-    from django.db.models import OuterRef, Subquery
-
-    from qi.models import Milestone, Review
-
-    latest_review = Review.objects.filter(milestone=OuterRef("pk")).order_by("-created_at", "-pk")
-    return (
-        Milestone.objects.visible_to(user)
-        .select_related("submitted_by")
-        .annotate(
-            is_overdue=overdue_row(),
-            latest_decision=Subquery(latest_review.values("decision")[:1]),
-            latest_comment=Subquery(latest_review.values("comment")[:1]),
-        )
-    )
-
-
-@contextlib.contextmanager
-def proposed_changes():
-    """Apply the proposed changes in this process (and the indexes in the bench database), then undo them."""
-    global PROPOSED
-    from django.db import connection
-
-    import api.resources.milestones as milestones_module
-    from qi.models import ProjectQuerySet
-
-    with connection.cursor() as cursor:
-        for name, (table, columns) in PROPOSED_INDEXES.items():
-            cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
-            cursor.execute(f"ANALYZE {table}")
-    originals = ProjectQuerySet.visible_to, milestones_module.milestones_for
-    ProjectQuerySet.visible_to = proposed_visible_to
-    milestones_module.milestones_for = proposed_milestones_for
-    PROPOSED = True
-    try:
-        yield
-    finally:
-        PROPOSED = False
-        ProjectQuerySet.visible_to, milestones_module.milestones_for = originals
-        with connection.cursor() as cursor:
-            for name in PROPOSED_INDEXES:
-                cursor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
-# --- Lean serializers (prototype, measured with --modes ...,lean) ------------------------------------
-
-
-def _iso_date(value):
-    return None if value is None else value.isoformat()
-
-
-def lean_serializers():
-    """ProjectSerializer and MilestoneSerializer with a hand-written to_representation (same output).
-
-    The declared fields stay (the OpenAPI schema and input are unchanged); only reading is written out:
-    no per-field get_attribute / SkipField / nested serializer calls. Topics come from a to_attr prefetch
-    (a plain list: no related manager per row), names from the select_related rows.
+    Not in the app: the milestone list meets the goal without it (docs/BENCHMARKS.md). The declared fields
+    stay (the OpenAPI schema is unchanged); only reading is written out: no per-field get_attribute /
+    SkipField / nested serializer calls.
     """
     from rest_framework import serializers
 
     from api.resources.milestones import MilestoneSerializer
-    from api.resources.projects import ProjectSerializer
 
     moment = serializers.DateTimeField().to_representation  # current time zone, ISO 8601, Z for UTC
-
-    class LeanProjectSerializer(ProjectSerializer):
-        def to_representation(self, project):
-            department, supervisor = project.department, project.supervisor
-            lead_id = getattr(project, "lead_id", None)
-            topics = getattr(project, "topic_list", None)
-            if topics is None:
-                topics = project.topics.all()
-            return {
-                "id": project.id,
-                "title": project.title,
-                "problem": project.problem,
-                "aim": project.aim,
-                "category": project.category,
-                "method": project.method,
-                "status": project.status,
-                "department": {"id": department.id, "name": department.name},
-                "supervisor": None if supervisor is None else {"id": supervisor.id, "full_name": supervisor.full_name},
-                "lead": None if lead_id is None else {"id": lead_id, "full_name": project.lead_name},
-                "my_role": project.my_role,
-                "topics": [topic.slug for topic in topics],
-                "seeking_team_members": bool(project.seeking_team_members),
-                "starts_on": _iso_date(project.starts_on),
-                "ends_on": _iso_date(project.ends_on),
-                "completed_at": moment(project.completed_at),
-                "abandoned_at": moment(project.abandoned_at),
-                "abandon_reason": project.abandon_reason,
-                "outcome_summary": project.outcome_summary,
-                "lessons_learned": project.lessons_learned,
-                "sustainability_notes": project.sustainability_notes,
-                "handover_notes": project.handover_notes,
-                "created_at": moment(project.created_at),
-                "updated_at": moment(project.updated_at),
-            }
 
     class LeanMilestoneSerializer(MilestoneSerializer):
         def to_representation(self, milestone):
@@ -316,7 +172,7 @@ def lean_serializers():
                 "kind": milestone.kind,
                 "title": milestone.title,
                 "description": milestone.description,
-                "due_on": _iso_date(milestone.due_on),
+                "due_on": None if milestone.due_on is None else milestone.due_on.isoformat(),
                 "required": bool(milestone.required),
                 "status": milestone.status,
                 "is_overdue": bool(milestone.is_overdue),
@@ -332,73 +188,27 @@ def lean_serializers():
                 "updated_at": moment(milestone.updated_at),
             }
 
-    return LeanProjectSerializer, LeanMilestoneSerializer
+    return LeanMilestoneSerializer
 
 
 @contextlib.contextmanager
 def lean_changes(users: dict[str, object], page_size: int):
-    """Use the lean serializers in this process, after checking they give the same JSON; then undo."""
-    from django.db.models import Prefetch
+    """Use the lean milestone serializer in this process, after checking it gives the same JSON; then undo."""
     from rest_framework.renderers import JSONRenderer
 
     import api.resources.milestones as milestones_module
-    import api.resources.projects as projects_module
-    from qi.models import Topic
 
-    lean_project, lean_milestone = lean_serializers()
-    original_projects_for = projects_module.projects_for
-
-    def lean_projects_for(user):
-        topics = Prefetch("topics", queryset=Topic.objects.only("id", "slug"), to_attr="topic_list")
-        return original_projects_for(user).prefetch_related(None).prefetch_related(topics)
-
+    lean = lean_milestone_serializer()
+    original = milestones_module.MilestoneViewSet.serializer_class
     for user in users.values():
-        order = ("-updated_at", "-id")
-        pairs = (
-            (projects_module.ProjectSerializer, original_projects_for, lean_project, lean_projects_for),
-            (milestones_module.MilestoneSerializer, milestones_module.milestones_for, lean_milestone, None),
-        )
-        for serializer, rows, lean, lean_rows in pairs:
-            before = JSONRenderer().render(serializer(rows(user).order_by(*order)[:page_size], many=True).data)
-            after_rows = (lean_rows or rows)(user).order_by(*order)[:page_size]
-            if JSONRenderer().render(lean(after_rows, many=True).data) != before:
-                raise SystemExit(f"{lean.__name__} does not give the same JSON as {serializer.__name__}")
-    originals = (
-        projects_module.projects_for,
-        projects_module.ProjectViewSet.serializer_class,
-        milestones_module.MilestoneViewSet.serializer_class,
-    )
-    projects_module.projects_for = lean_projects_for
-    projects_module.ProjectViewSet.serializer_class = lean_project
-    milestones_module.MilestoneViewSet.serializer_class = lean_milestone
+        rows = milestones_module.milestones_for(user).order_by("-updated_at", "-id")[:page_size]
+        if JSONRenderer().render(lean(rows, many=True).data) != JSONRenderer().render(original(rows, many=True).data):
+            raise SystemExit(f"{lean.__name__} does not give the same JSON as {original.__name__}")
+    milestones_module.MilestoneViewSet.serializer_class = lean
     try:
         yield
     finally:
-        (
-            projects_module.projects_for,
-            projects_module.ProjectViewSet.serializer_class,
-            milestones_module.MilestoneViewSet.serializer_class,
-        ) = originals
-
-
-def check_proposed_scope(users: dict[str, object]) -> None:
-    """The proposed scoping returns exactly the rows of the current one, for the benchmark's users."""
-    from qi.models import Milestone, Project
-
-    for label, user in users.items():
-        current = set(Project.objects.visible_to(user).values_list("pk", flat=True))
-        proposed = set(proposed_visible_to(Project.objects.all(), user).values_list("pk", flat=True))
-        if current != proposed:
-            raise SystemExit(f"The proposed scoping differs from visible_to for {label}")
-        overdue = set(Milestone.objects.overdue().filter(project__in=current).values_list("pk", flat=True))
-        flagged = set(
-            Milestone.objects.filter(project__in=current)
-            .annotate(flag=overdue_row())
-            .filter(flag=True)
-            .values_list("pk", flat=True)
-        )
-        if overdue != flagged:
-            raise SystemExit(f"The proposed is_overdue differs from overdue() for {label}")
+        milestones_module.MilestoneViewSet.serializer_class = original
 
 
 def _bare_view(rows_of, computed: bool):
@@ -441,8 +251,7 @@ def install_urls() -> None:
 
 MODES = {
     "as-is": "the code as it is",
-    "proposed": "prototype: scoping with the user's roles read first, is_overdue on the row, (updated_at, id) indexes",
-    "lean": "prototype: proposed + hand-written to_representation of the two list serializers",
+    "lean": "prototype: the code + a hand-written to_representation of MilestoneSerializer",
 }
 VARIANTS = {  # name: URL of the list (format with the list's name)
     "API": "/api/v1/{}/",
@@ -832,8 +641,8 @@ def main() -> None:
     parser.add_argument(
         "--modes",
         default="as-is",
-        help="comma-separated, measured in turn: as-is (the code), proposed (+ the proposed scoping, is_overdue "
-        "and indexes, patched in this process; indexes created, then dropped), lean (proposed + lean serializers)",
+        help="comma-separated, measured in turn: as-is (the code), lean (+ a lean MilestoneSerializer, patched "
+        "in this process after checking it renders the same JSON)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
@@ -872,8 +681,6 @@ def main() -> None:
     unknown = set(modes) - set(MODES)
     if unknown:
         raise SystemExit(f"Unknown mode(s) {sorted(unknown)}: choose from {', '.join(MODES)}")
-    if {"proposed", "lean"} & set(modes):
-        check_proposed_scope(users)
     info = machine()
     probe = QueryProbe()
     load_before = os.getloadavg()
@@ -882,8 +689,6 @@ def main() -> None:
     with connection.execute_wrapper(probe):
         for mode in modes:
             with contextlib.ExitStack() as stack:
-                if mode in ("proposed", "lean"):
-                    stack.enter_context(proposed_changes())
                 if mode == "lean":
                     stack.enter_context(lean_changes(users, args.page_size))
                 results[mode] = measure(args, client, probe, lists, list(users), tokens, query, mode)

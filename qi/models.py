@@ -257,20 +257,43 @@ class Topic(models.Model):
 # --- Projects ----------------------------------------------------------------------------------
 
 
+def _qi_lead_scope(user: User) -> tuple[list[int], list[int]]:
+    """Return the organisations and the departments the user is QI lead of: one query on ``Role``."""
+    roles = Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD).values_list("organisation_id", "department_id")
+    organisations, departments = set(), set()
+    for organisation_id, department_id in roles:
+        if department_id is None:
+            organisations.add(organisation_id)
+        else:
+            departments.add(department_id)
+    return sorted(organisations), sorted(departments)
+
+
 class ProjectQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> ProjectQuerySet:
-        """Projects a user sees whole: team (past or present), supervisor, or QI lead in scope."""
+        """Projects a user sees whole: team (past or present), supervisor, or QI lead in scope.
+
+        The user's QI lead roles are read first, when this is called (one query on the small ``Role``
+        table), so the SQL names their departments and organisations. PostgreSQL cannot estimate an OR of
+        EXISTS and role subqueries (most of the table, for everyone) and sorted every project and milestone
+        for a doctor on two teams (docs/BENCHMARKS.md). Here a doctor's scope is one ``pk IN (... UNION
+        ...)`` of a handful of ids, and an organisation's QI lead's list walks the ``(updated_at, id)``
+        index and stops after a page.
+        """
         if not user.is_authenticated:
             return self.none()
+        organisations, departments = _qi_lead_scope(user)
         # Former members keep read access: the project is evidence in their portfolio.
-        ever_on_team = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user)
-        leads = Role.objects.filter(user=user, kind=Role.Kind.QI_LEAD)
-        return self.filter(
-            Exists(ever_on_team)
-            | Q(supervisor=user)
-            | Q(department__in=leads.filter(department__isnull=False).values("department"))
-            | Q(department__organisation__in=leads.filter(department__isnull=True).values("organisation"))
-        )
+        parts = [
+            ProjectMembership.objects.filter(user=user).order_by().values("project_id"),
+            Project.objects.filter(supervisor=user).order_by().values("pk"),
+        ]
+        if departments:
+            parts.append(Project.objects.filter(department_id__in=departments).order_by().values("pk"))
+        personal = parts[0].union(*parts[1:])
+        if organisations:
+            return self.filter(Q(department__organisation_id__in=organisations) | Q(pk__in=personal))
+        return self.filter(pk__in=personal)
 
     def in_library_of(self, user: User) -> ProjectQuerySet:
         """Completed projects of the user's organisation: the learning library."""
@@ -350,6 +373,8 @@ class Project(PatientDataGuarded):
         indexes = [
             models.Index(fields=["department", "status"], name="project_department_status"),
             models.Index(fields=["status", "updated_at"], name="project_status_updated"),
+            # The order of every synced list (cursor pagination): a page is an index walk, not a sort.
+            models.Index(fields=["-updated_at", "-id"], name="project_updated_id"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="project_ends_after_start"),
@@ -447,16 +472,22 @@ class Handover(PatientDataGuarded):
 
 
 class MilestoneQuerySet(models.QuerySet):
-    def overdue(self, on: dt.date | None = None) -> MilestoneQuerySet:
+    @staticmethod
+    def overdue_condition(on: dt.date | None = None) -> Q:
         """Past their due date, not yet submitted or approved, on an active project; derived, never stored.
 
-        Drafts have not started and closed projects are finished, so neither has anything overdue.
+        Drafts have not started and closed projects are finished, so neither has anything overdue. The rule
+        as a condition on the milestone's row, for ``overdue()`` and for annotating each row of a list.
         """
-        return self.filter(
+        return Q(
             due_on__lt=on or today(),
             status__in=[Milestone.Status.PLANNED, Milestone.Status.CHANGES_REQUESTED],
             project__status=Project.Status.ACTIVE,
         )
+
+    def overdue(self, on: dt.date | None = None) -> MilestoneQuerySet:
+        """Milestones overdue on a date (today by default): see ``overdue_condition``."""
+        return self.filter(self.overdue_condition(on))
 
     def due_within(self, days: int, on: dt.date | None = None) -> MilestoneQuerySet:
         """Due in the next `days` days (today included) and still to be submitted, on an active project."""
@@ -538,6 +569,7 @@ class Milestone(PatientDataGuarded):
         indexes = [
             models.Index(fields=["status", "due_on"], name="milestone_status_due"),
             models.Index(fields=["project", "due_on"], name="milestone_project_due"),
+            models.Index(fields=["-updated_at", "-id"], name="milestone_updated_id"),  # as project_updated_id
         ]
         constraints = [
             models.CheckConstraint(
@@ -582,6 +614,8 @@ class Review(PatientDataGuarded):
 
     class Meta:
         ordering = ["created_at"]
+        # The order of the synced review list (reviews never change, so created_at is their updated_at).
+        indexes = [models.Index(fields=["-created_at", "-id"], name="review_created_id")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(decision__in=["approved", "changes_requested"]), name="review_decision_valid"

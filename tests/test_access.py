@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 
 from qi import access, services
-from qi.models import Milestone, Project
-from tests.factories import PlacementFactory
+from qi.models import Milestone, Project, Role
+from tests.factories import (
+    DepartmentFactory,
+    MembershipFactory,
+    MilestoneFactory,
+    PlacementFactory,
+    ProjectFactory,
+    UserFactory,
+)
 
 # person -> (sees whole project, may edit, may review, may hand over, may manage team)
 EXPECTED = {
@@ -147,3 +157,101 @@ def test_placements_are_seen_by_doctor_supervisors_and_qi_leads_and_managed_by_q
 def test_anonymous_users_see_and_manage_no_placements(trust):
     assert not access.placements_visible_to(AnonymousUser()).exists()
     assert not access.can_manage_placements(AnonymousUser(), trust.cardiology)
+
+
+# --- visible_to against the rule functions, for every kind of person ---------------------------------
+
+
+@pytest.fixture
+def world(trust, active_project):
+    """Projects in both departments and in another trust, and the people the trust fixture lacks.
+
+    Returns (projects by name, people by name). fred left a team; root is a superuser and staff member
+    with no part in any project; ivy is inactive (she left the trust) but stays on a team and keeps her
+    QI lead role; hana is QI lead of the whole of the other trust and of Riverside's surgery.
+    """
+    hillside = trust.charlie.organisation
+    wards = DepartmentFactory(organisation=hillside, name="Wards")
+    extra = {
+        "fred": UserFactory(organisation=trust.organisation),
+        "root": UserFactory(organisation=trust.organisation, is_superuser=True, is_staff=True),
+        "ivy": UserFactory(organisation=trust.organisation, is_active=False),
+        "hana": UserFactory(organisation=hillside),
+    }
+    Role.objects.create(user=extra["ivy"], organisation=trust.organisation, department=trust.surgery)
+    Role.objects.create(user=extra["hana"], organisation=hillside, department=None)
+    Role.objects.create(user=extra["hana"], organisation=trust.organisation, department=trust.surgery)
+    projects = {
+        "ecg": active_project,  # cardiology: alice leads, bob on the team, sam supervises
+        "sepsis": ProjectFactory(department=trust.surgery, supervisor=trust.sam, status="active"),
+        "falls": ProjectFactory(
+            department=trust.cardiology, status="abandoned", abandoned_at=timezone.now(), abandon_reason="Moved"
+        ),
+        "unstaffed": ProjectFactory(department=trust.cardiology),
+        "hillside": ProjectFactory(department=wards, supervisor=trust.charlie),
+    }
+    MembershipFactory(project=projects["sepsis"], user=trust.dora, role="lead")
+    MembershipFactory(project=projects["sepsis"], user=extra["ivy"])
+    joined = timezone.now() - dt.timedelta(days=30)
+    MembershipFactory(project=projects["falls"], user=extra["fred"], role="lead", joined_at=joined, left_at=joined)
+    MembershipFactory(project=projects["falls"], user=trust.alice)
+    MembershipFactory(project=projects["hillside"], user=trust.charlie, role="lead")
+    for project in projects.values():
+        MilestoneFactory(project=project)
+    people = {name: getattr(trust, name) for name in EXPECTED} | extra
+    return projects, people
+
+
+SEES = {
+    "alice": {"ecg", "falls"},  # leads one, member of another
+    "bob": {"ecg"},
+    "sam": {"ecg", "sepsis"},  # supervises both, in two departments
+    "quinn": {"ecg", "falls", "unstaffed"},  # the cardiology projects
+    "olga": {"ecg", "sepsis", "falls", "unstaffed"},  # the whole trust, not Hillside
+    "ursula": {"sepsis"},  # surgery
+    "dora": {"sepsis"},
+    "charlie": {"hillside"},  # leads and supervises it: one row
+    "fred": {"falls"},  # left the team: kept for his portfolio
+    "root": set(),  # the admin site is where staff see everything
+    "ivy": {"sepsis"},  # inactive: the rules do not look at is_active (sign-in does)
+    "hana": {"hillside", "sepsis"},  # QI lead of a whole trust and of a department of another
+}
+
+
+@pytest.mark.parametrize("person", SEES)
+def test_visible_to_returns_the_projects_the_rule_functions_allow(world, person):
+    projects, people = world
+    user = people[person]
+    allowed = {name for name, project in projects.items() if access.can_view_project(user, project)}
+    assert allowed == SEES[person]
+    visible = list(Project.objects.visible_to(user).values_list("pk", flat=True))
+    assert sorted(visible) == sorted(projects[name].pk for name in allowed)  # each project once
+    milestones = Milestone.objects.filter(project__in=[projects[name] for name in allowed])
+    assert set(Milestone.objects.visible_to(user)) == set(milestones)
+
+
+@pytest.mark.parametrize("person", ["alice", "quinn", "olga", "hana"])
+def test_visible_to_composes_with_other_filters(world, person):
+    user = world[1][person]
+    active = {project.pk for project in Project.objects.visible_to(user) if project.status == "active"}
+    assert set(Project.objects.filter(status="active").visible_to(user).values_list("pk", flat=True)) == active
+    assert set(Project.objects.visible_to(user).filter(status="active").values_list("pk", flat=True)) == active
+    assert Project.objects.visible_to(user).exclude(pk__in=active).filter(status="active").count() == 0
+
+
+@pytest.mark.parametrize("person", ["dora", "quinn", "olga", "hana", "root"])
+def test_visible_to_reads_the_roles_once_then_runs_one_query(world, person, django_assert_num_queries):
+    user = world[1][person]
+    for queryset in (Project.objects, Milestone.objects):
+        with django_assert_num_queries(1):  # the roles
+            visible = queryset.visible_to(user)
+        with django_assert_num_queries(1):  # the rows
+            list(visible)
+
+
+def test_visible_to_reads_the_roles_when_called(world):
+    projects, people = world
+    before = Project.objects.visible_to(people["dora"])
+    Role.objects.create(user=people["dora"], organisation=people["dora"].organisation, department=None)
+    assert set(before) == {projects["sepsis"]}
+    assert set(Project.objects.visible_to(people["dora"])) == set(Project.objects.visible_to(people["olga"]))

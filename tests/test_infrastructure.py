@@ -63,8 +63,9 @@ def test_home_lists_a_users_work_in_constant_queries(client, trust, django_asser
         )
         services.project_activate(actor=trust.alice, project=project)
     client.force_login(trust.alice)
-    # session, user, projects, awaiting review, overdue, unread notifications count
-    with django_assert_num_queries(6):
+    # session, user, projects, awaiting review, overdue, unread notifications count; and the user's QI lead
+    # roles, read by each of the two visible_to() (projects, overdue) before it builds its SQL
+    with django_assert_num_queries(8):
         response = client.get("/")
     assert response.status_code == 200
     assert b"Project 0" in response.content

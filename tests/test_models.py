@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
-from django.db.models import ProtectedError
+from django.db.models import BooleanField, ExpressionWrapper, ProtectedError
 from django.utils import timezone
 
 from qi.models import (
@@ -528,6 +528,47 @@ def test_overdue_on_a_given_date(milestones):
         "changes requested, due in 3 days",
     }
     assert milestones["planned, due today"].is_overdue(on=on)
+
+
+def _set_project_status(project: Project, status: str) -> None:
+    closed = {
+        Project.Status.COMPLETED: {"completed_at": timezone.now(), "outcome_summary": "Done", "lessons_learned": "Ask"},
+        Project.Status.ABANDONED: {"abandoned_at": timezone.now(), "abandon_reason": "Moved on"},
+    }
+    Project.objects.filter(pk=project.pk).update(status=status, **closed.get(status, {}))
+
+
+@pytest.mark.parametrize("project_status", Project.Status.values)
+@pytest.mark.parametrize("days", [-8, -1, 0, 1, 7, 8])
+def test_overdue_condition_is_the_rule_of_overdue(milestones, project_status, days):
+    """Filter, annotation and is_overdue() pick the same milestones, each status on each side of a due date."""
+    _set_project_status(milestones["planned, due today"].project, project_status)
+    on = TODAY + dt.timedelta(days=days)
+    open_statuses = {Milestone.Status.PLANNED, Milestone.Status.CHANGES_REQUESTED}
+    expected = (
+        {name for name, m in milestones.items() if m.due_on < on and m.status in open_statuses}
+        if project_status == Project.Status.ACTIVE
+        else set()
+    )
+    condition = Milestone.objects.overdue_condition(on)
+    assert _names(Milestone.objects.overdue(on), milestones) == expected
+    assert _names(Milestone.objects.filter(condition), milestones) == expected
+    flagged = Milestone.objects.annotate(flag=ExpressionWrapper(condition, output_field=BooleanField()))
+    assert _names(flagged.filter(flag=True), milestones) == expected
+    assert _names(flagged.filter(flag=False), milestones) == set(milestones) - expected
+    assert {name for name, m in milestones.items() if Milestone.objects.get(pk=m.pk).is_overdue(on)} == expected
+
+
+def test_overdue_condition_is_for_today_by_default(milestones):
+    with _frozen_at(TODAY, hour=23):
+        assert _names(Milestone.objects.filter(Milestone.objects.overdue_condition()), milestones) == {
+            "planned, due yesterday",
+            "changes requested, due last week",
+        }
+    with _frozen_at(TODAY + dt.timedelta(days=1), hour=0):
+        assert "planned, due today" in _names(
+            Milestone.objects.filter(Milestone.objects.overdue_condition()), milestones
+        )
 
 
 @pytest.mark.parametrize("status", [Project.Status.DRAFT, Project.Status.ABANDONED])

@@ -8,7 +8,7 @@ query per page, whatever its size.
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, QuerySet, Subquery
 from drf_spectacular.utils import (
     OpenApiExample,
     extend_schema,
@@ -35,8 +35,9 @@ def milestones_for(user: User) -> QuerySet[Milestone]:
         Milestone.objects.visible_to(user)
         .select_related("submitted_by")
         .annotate(
-            # The rule stays in MilestoneQuerySet.overdue(); this asks it about each row in the same query.
-            is_overdue=Exists(Milestone.objects.overdue().filter(pk=OuterRef("pk"))),
+            # The rule stays in qi (overdue_condition, which overdue() filters by), computed on each row: an
+            # EXISTS over overdue() read every overdue milestone of the database on each request.
+            is_overdue=ExpressionWrapper(Milestone.objects.overdue_condition(), output_field=BooleanField()),
             latest_decision=Subquery(latest_review.values("decision")[:1]),
             latest_comment=Subquery(latest_review.values("comment")[:1]),
         )

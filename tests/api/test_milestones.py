@@ -262,6 +262,25 @@ def test_is_overdue_follows_the_date_and_the_status(active_project, trust, clien
         assert alice.get(url(milestone)).json()["is_overdue"] is False
 
 
+def test_is_overdue_in_the_list_is_the_rule_of_overdue(active_project, trust, client_for):
+    """Every milestone status, due yesterday, today and tomorrow, on an active and on a draft project."""
+    draft = ProjectFactory(department=trust.cardiology)
+    MembershipFactory(project=draft, user=trust.alice, role="lead")
+    for project in (active_project, draft):
+        for status in Milestone.Status.values:
+            done = {"evidence": "Done.", "submitted_at": timezone.now()} if status in ("submitted", "approved") else {}
+            for days in (-1, 0, 1):
+                MilestoneFactory(project=project, status=status, due_on=today() + dt.timedelta(days=days), **done)
+    overdue = set(Milestone.objects.overdue().values_list("pk", flat=True))
+    assert len(overdue) == 2  # planned and changes requested, due yesterday, on the active project
+    alice = client_for(trust.alice)
+    rows = alice.get("/api/v1/milestones/", {"page_size": 100}).json()["results"]
+    assert len(rows) == Milestone.objects.filter(project__in=[active_project, draft]).count()
+    assert {row["id"] for row in rows if row["is_overdue"]} == overdue
+    assert set(ids(alice, overdue="true", page_size=100)) == overdue
+    assert set(ids(alice, overdue="false", page_size=100)) == {row["id"] for row in rows} - overdue
+
+
 def test_ordering_by_due_date_pages_through_ties_without_gaps(trust, client_for, active_project):
     same_day = today() + dt.timedelta(days=60)
     for _ in range(12):
@@ -305,3 +324,6 @@ def test_list_runs_the_same_queries_for_5_and_100_rows(active_project, trust, cl
     count = assert_constant_queries(client_for(trust.sam), "/api/v1/milestones/")
     assert count == assert_constant_queries(client_for(trust.sam), "/api/v1/milestones/", ordering="due_on")
     assert assert_constant_queries(client_for(trust.sam), "/api/v1/milestones/", awaiting_my_review="true", at_least=50)
+    # The same for whoever asks: the scope is built from the user's roles, read in one query for everyone.
+    for person in (trust.alice, trust.quinn, trust.olga):
+        assert assert_constant_queries(client_for(person), "/api/v1/milestones/") == count

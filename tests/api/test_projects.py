@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from api.resources.projects import ProjectSerializer, projects_for
 from qi.models import Milestone, Project, ProjectMembership
 from tests.api.conftest import assert_constant_queries
 from tests.factories import MembershipFactory, ProjectFactory
@@ -137,4 +143,50 @@ def test_project_list_runs_the_same_queries_for_5_and_100_rows(trust, client_for
         project = ProjectFactory(department=trust.cardiology, supervisor=trust.sam, title=f"Project {number}")
         MembershipFactory(project=project, user=trust.alice, role="lead")
         project.topics.create(name=f"Topic {number}", slug=f"topic-{number}")
-    assert_constant_queries(client_for(trust.alice), "/api/v1/projects/")
+    count = assert_constant_queries(client_for(trust.alice), "/api/v1/projects/")
+    # The same for whoever asks: the scope is built from the user's roles, read in one query for everyone.
+    for person in (trust.sam, trust.quinn, trust.olga):
+        assert assert_constant_queries(client_for(person), "/api/v1/projects/") == count
+
+
+# --- the list serializer, written out ----------------------------------------------------------------
+
+
+def test_project_serializer_gives_the_declared_fields_output_byte_for_byte(trust, active_project, client_for):
+    """ProjectSerializer.to_representation is written out for speed: it must say what DRF's fields would."""
+    active_project.topics.create(name="Cardiology", slug="cardiology")
+    active_project.topics.create(name="ECG", slug="ecg")
+    ProjectFactory(department=trust.surgery)  # a draft: no supervisor, no lead, no topics
+    summer = dt.datetime(2026, 7, 1, 9, 30, 15, 123456, tzinfo=dt.UTC)  # London is an hour ahead
+    ProjectFactory(
+        department=trust.cardiology,
+        supervisor=trust.sam,
+        status="completed",
+        completed_at=summer,
+        outcome_summary="Door-to-ECG 8 minutes",
+        lessons_learned="Ask the nurses",
+        sustainability_notes="In the triage checklist",
+        seeking_team_members=True,
+    )
+    gone = ProjectFactory(
+        department=trust.cardiology,
+        status="abandoned",
+        abandoned_at=dt.datetime(2026, 1, 5, 17, 0, tzinfo=dt.UTC),  # London is on UTC: "Z"
+        abandon_reason="Moved on",
+        handover_notes="Data in the shared drive",
+    )
+    joined = timezone.now() - dt.timedelta(days=30)
+    MembershipFactory(project=gone, user=trust.alice, role="lead", joined_at=joined, left_at=joined)
+    render = JSONRenderer().render
+    for user in (trust.alice, trust.olga):
+        # With the topic list of projects_for(), and without (any other queryset of projects).
+        for queryset in (projects_for(user), projects_for(user).prefetch_related(None)):
+            projects = list(queryset)
+            assert len(projects) == (2 if user == trust.alice else 4)
+            for project in projects:
+                serializer = ProjectSerializer(project)
+                written = serializer.to_representation(project)
+                assert list(written) == ProjectSerializer.Meta.fields
+                assert render(written) == render(serializers.ModelSerializer.to_representation(serializer, project))
+    rows = client_for(trust.olga).get("/api/v1/projects/").json()["results"]
+    assert [list(row) for row in rows] == [ProjectSerializer.Meta.fields] * 4
