@@ -440,7 +440,11 @@ MONTHS = (
 )  # not strftime("%B"), which follows the process locale
 
 
-def _format_date(day: dt.date) -> str:
+def _times(count: int) -> str:
+    return {0: "0 times", 1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def format_date(day: dt.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
@@ -699,7 +703,7 @@ class _Analyser:
 
     def _signal(self, rule: str, phase: Phase, members: list[int], side: str | None, what: str) -> None:
         first, last = self.c.dates[members[0]], self.c.dates[members[-1]]
-        when = _format_date(first) if first == last else f"{_format_date(first)} to {_format_date(last)}"
+        when = format_date(first) if first == last else f"{format_date(first)} to {format_date(last)}"
         self.signals.append(
             Signal(rule, phase.index, members, side, _meaning(self.better, side), first, last, f"{what}, {when}")
         )
@@ -787,7 +791,7 @@ class _Analyser:
             if phase.baseline_points < self.minimum_points and count >= self.minimum_points:
                 label = "The baseline" if phase.index == 0 else f"Phase {phase.index + 1}"
                 warnings.append(
-                    f"{label} (from {_format_date(phase.start_date)}) has its "
+                    f"{label} (from {format_date(phase.start_date)}) has its "
                     f"{'centre line' if self.kind == 'run' else 'centre and limits'} from only "
                     f"{phase.baseline_points} points: treat them as provisional until there are "
                     f"{self.minimum_points}."
@@ -809,7 +813,7 @@ class _Analyser:
             size = latest.end - latest.start + 1
             around = "around the median" if self.kind == "run" else "within the process limits"
             return (
-                f"No signal since {_format_date(latest.start_date)}: the {size} points vary {around} only as much "
+                f"No signal since {format_date(latest.start_date)}: the {size} points vary {around} only as much "
                 "as chance would explain (common-cause variation)."
             )
         # The newest news; when several signals end on the same point, a sustained run tells the story best.
@@ -818,8 +822,9 @@ class _Analyser:
         if signal.rule == "few_crossings":
             runs = latest.runs or {}
             return (
-                f"The data cross the median only {runs.get('crossings')} times in {runs.get('useful_observations')} "
-                f"useful points, fewer than the {runs.get('crossings_min')} chance would give: the process has "
+                f"The data cross the median only {_times(runs.get('crossings', 0))} in "
+                f"{runs.get('useful_observations')} useful points, fewer than the {runs.get('crossings_min')} chance "
+                "would give: the process has "
                 "changed, not just varied."
             )
         return f"{self._opening(signal)}: {self._conclusion(signal)}."
@@ -827,7 +832,7 @@ class _Analyser:
     def _opening(self, signal: Signal) -> str:
         count = len(signal.points)
         centre = {"run": "median", "xmr": "mean"}.get(self.kind, "centre line")
-        since = _format_date(signal.start_date)
+        since = format_date(signal.start_date)
         if signal.rule in ("long_run", "shift"):
             where = "above" if signal.side == "high" else "below"
             return f"Since {since}, {count} points in a row {where} the {centre}"

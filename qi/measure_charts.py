@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qi.charts import ChartAnalysis, ChartError, Observation, analyse
+from qi.charts import ChartAnalysis, ChartError, Observation, analyse, format_date
 from qi.models import DataPoint, Measure, PDSACycle
 
 UNSET: Any = object()  # "use the measure's stored setting", distinct from an explicit None ("no freeze")
@@ -75,6 +75,12 @@ def parse_phase_starts(text: str) -> list[dt.date]:
     if len(days) > MAX_PHASES:
         raise ChartError(f"at most {MAX_PHASES} phases", field="phases")
     return days
+
+
+def data_point_problem(error: ChartError, measure: Measure) -> str:
+    """A ChartError about one data point (its ``row`` in date order) as a sentence naming the point's date."""
+    day = DataPoint.objects.filter(measure=measure).order_by("date").values_list("date", flat=True)[error.row]
+    return f"The data point of {format_date(day)}: {error.message}."
 
 
 def _short(text: str, limit: int = 60) -> str:

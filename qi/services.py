@@ -17,7 +17,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from qi import access, events
+from qi import access, csv_import, events
 from qi.errors import QINotFoundError, QIPermissionError, QITransitionError, QIValidationError
 from qi.milestone_plans import dated_plan
 from qi.models import (
@@ -1061,6 +1061,7 @@ def data_points_add(*, actor: User, measure: Measure, rows: Sequence[Mapping[str
     _lock_project(measure.project_id)
     measure = Measure.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=measure.pk)
     project = measure.project
+    _require_visible(actor, project)
     _require(access.can_edit_project(actor, project), "Only the project team can enter data.")
     _require_open(project, "enter data")
     if not rows:
@@ -1218,3 +1219,50 @@ def data_point_delete(*, actor: User, point: DataPoint) -> None:
         before=_snapshot(point, ("measure", *DATA_POINT_FIELDS)),
     )
     point.delete()
+
+
+# --- data from a CSV file --------------------------------------------------------------------
+
+
+def _named_by_line(exc: QIValidationError, lines: Sequence[int]) -> QIValidationError:
+    """``data_points_add``'s ``rows[N]`` (counted from 1) as the line of the file, ``line.<line>``."""
+    problems = {}
+    for name, message in exc.field_errors.items():
+        if not (name.startswith("rows[") and name.endswith("]")):
+            return exc
+        problems[lines[int(name[5:-1]) - 1]] = f"{message.rstrip('.')}."
+    return csv_import.line_errors(problems) if problems else exc
+
+
+@transaction.atomic
+def data_points_import(*, actor: User, measure: Measure, csv_text: str | bytes) -> list[DataPoint]:
+    """Add a measure's data points from a CSV file (``qi.csv_import``), all or none; errors name the line.
+
+    A date the measure already has a point for is an error, as is a file of values for a measure of
+    numerators and denominators (or the other way round): its chart could not show both.
+    """
+    _lock_project(measure.project_id)
+    measure = Measure.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=measure.pk)
+    _require_visible(actor, measure.project)
+    _require(access.can_edit_project(actor, measure.project), "Only the project team can import data.")
+    _require_open(measure.project, "import data")
+    parsed = csv_import.parse_csv(csv_text)
+    existing = dict(measure.data_points.values_list("date", "denominator"))
+    taken = {
+        line: f"{row['date'].isoformat()} already has a data point; edit or delete it first."
+        for row, line in zip(parsed.rows, parsed.lines, strict=True)
+        if row["date"] in existing
+    }
+    if taken:
+        raise csv_import.line_errors(taken)
+    kinds = {denominator is not None for denominator in existing.values()}
+    if kinds and parsed.fractions not in kinds:
+        have, given = "numerators and denominators", "values"
+        if parsed.fractions:
+            have, given = given, have
+        message = f"This measure's data points are {have} but the file gives {given}: import the same kind of figures."
+        raise QIValidationError(message, field_errors={"file": message})
+    try:
+        return data_points_add(actor=actor, measure=measure, rows=parsed.rows)
+    except QIValidationError as exc:
+        raise _named_by_line(exc, parsed.lines) from None

@@ -3,6 +3,8 @@
 Writes call ``qi.services``; lists are scoped to the projects a person sees whole. Errors of a bulk
 request name the bad row as ``points.<index>`` (and ``points.<index>.<field>`` when one field is wrong),
 with the 0-based index of the row in the posted array; the ``detail`` sentence counts rows from 1.
+A CSV import names the line of the file instead (``line.<N>``, the header being line 1), and the chart
+answers ``qi.measure_charts.measure_chart()``; both are described in ``api/resources/charts.py``.
 """
 
 from __future__ import annotations
@@ -12,16 +14,27 @@ from collections.abc import Callable
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from api.conditional import ConditionalRetrieveMixin, conditional_response, require_current
 from api.filters import SyncFilterSet
+from api.resources import charts
 from api.resources.common import ServiceWriteMixin, VisibleProjectField
 from qi import services
+from qi.charts import ChartError
 from qi.errors import QIValidationError
+from qi.measure_charts import measure_chart
 from qi.models import DataPoint, Measure, PDSACycle, Project, User
 from qi.patient_data import patient_identifier_problem
 
@@ -179,6 +192,11 @@ class DataPointBulkResultSerializer(serializers.Serializer):
     results = DataPointSerializer(many=True, help_text="The created data points, in the order sent.")
 
 
+class DataPointImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField(help_text="How many data points the file added.")
+    results = DataPointSerializer(many=True, help_text="The created data points, in date order.")
+
+
 class DataPointUpdateSerializer(serializers.Serializer):
     date = serializers.DateField(required=False)
     value = serializers.DecimalField(max_digits=14, decimal_places=4, required=False, allow_null=True)
@@ -333,8 +351,13 @@ class MeasureViewSet(
         "If any row is wrong nothing is saved; `fields` names it as `points.<index>` (0-based index in "
         "`points`, with `.<field>` when one field is wrong), and `detail` counts rows from 1.",
         request=DataPointBulkSerializer,
-        responses={201: DataPointBulkResultSerializer},
-        examples=[BULK_EXAMPLE, BULK_ERROR_EXAMPLE],
+        responses={
+            201: DataPointBulkResultSerializer,
+            400: OpenApiResponse(
+                charts.ErrorSerializer, description="A bad row: nothing saved.", examples=[BULK_ERROR_EXAMPLE]
+            ),
+        },
+        examples=[BULK_EXAMPLE],
         filters=False,
     )
     @action(detail=True, methods=["post"], url_path="data-points", filter_backends=[])
@@ -348,6 +371,64 @@ class MeasureViewSet(
             raise _points_named(exc) from None
         body = DataPointBulkResultSerializer({"results": created}).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Import data points from a CSV file, all or none (team, open project)",
+        description=charts.IMPORT_DESCRIPTION,
+        request={"multipart/form-data": charts.ImportFileSerializer, "text/csv": OpenApiTypes.STR},
+        responses={
+            201: DataPointImportResultSerializer,
+            400: OpenApiResponse(
+                charts.ErrorSerializer, description="A bad file: nothing saved.", examples=[charts.IMPORT_ERROR_EXAMPLE]
+            ),
+        },
+        examples=[charts.IMPORT_EXAMPLE],
+        filters=False,
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, charts.CSVParser],
+        filter_backends=[],
+    )
+    def import_csv(self, request, pk=None):
+        measure = self.get_object()  # first: an outsider gets 404 whatever they send
+        created = services.data_points_import(
+            actor=request.user, measure=measure, csv_text=charts.uploaded_csv(request)
+        )
+        body = DataPointImportResultSerializer({"created": len(created), "results": created}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="A measure's run chart or SPC chart: centre, limits, signals and a verdict",
+        description=charts.CHART_DESCRIPTION,
+        parameters=charts.CHART_PARAMETERS,
+        responses={
+            200: OpenApiResponse(
+                charts.MeasureChartSerializer,
+                description="The analysis (see qi/charts.py), with the measure's unit and PDSA annotations.",
+                examples=[OpenApiExample("A P chart with a shift", value=charts.chart_example(), response_only=True)],
+            ),
+            304: OpenApiResponse(description="Unchanged since the ETag sent in If-None-Match."),
+            400: OpenApiResponse(
+                charts.ErrorSerializer,
+                description="A bad parameter, named in fields.",
+                examples=[charts.CHART_ERROR_EXAMPLE],
+            ),
+        },
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], url_path="chart", filter_backends=[], pagination_class=None)
+    def chart(self, request, pk=None):
+        measure = self.get_object()
+        query = charts.ChartQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            chart = measure_chart(measure, **query.options())
+        except ChartError as exc:
+            raise charts.chart_problem(exc, measure) from None
+        return conditional_response(request, chart.as_dict())
 
 
 @extend_schema_view(
