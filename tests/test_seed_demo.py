@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.test import override_settings
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from qi.charts import RULE_LABELS
 from qi.demo import ADMIN_EMAIL, DEMO_PASSWORD, ORGANISATION_CODE
@@ -218,6 +219,18 @@ class TestDemoTrust:
                 assert spec.name in shown[rule], f"{spec.name} should show {rule}"
         kinds = {measure_chart(m).analysis.kind for m in measures if m.name in showcase}
         assert kinds == {"run", "xmr", "p", "c"}
+
+    def test_the_api_answers_the_chart_of_every_demo_measure(self):
+        client = APIClient()
+        client.force_authenticate(User.objects.get(email=OLGA))  # the organisation's QI lead sees every project
+        measures = Measure.objects.filter(project__department__organisation__code=ORGANISATION_CODE)
+        assert measures.count() > 100
+        for measure in measures:
+            response = client.get(f"/api/v1/measures/{measure.pk}/chart/")
+            assert response.status_code == 200, (measure.name, response.content)
+            body = response.json()
+            assert body["measure"] == measure.pk and body["verdict"]
+            assert len(body["points"]) == measure.data_points.count()
 
     def test_the_showcase_measures_use_freeze_phases_and_targets(self):
         fluids = measure_chart(Measure.objects.get(name="IV fluids started within one hour")).analysis
