@@ -132,6 +132,7 @@ class Phase:
     mean_moving_range: float | None = None  # XmR only, after screening
     screened_moving_ranges: int = 0  # XmR only
     runs: dict[str, int] | None = None  # run chart only: useful, longest_run, longest_run_max, crossings, ...
+    flat: bool = False  # SPC: the baseline has no variation, so its limits have no width
 
 
 @dataclass(slots=True)
@@ -436,6 +437,10 @@ MONTHS = (
 )  # not strftime("%B"), which follows the process locale
 
 
+def _points(count: int) -> str:
+    return f"{count} point{'s' if count != 1 else ''}"
+
+
 def _times(count: int) -> str:
     return {0: "0 times", 1: "once", 2: "twice"}.get(count, f"{count} times")
 
@@ -480,9 +485,11 @@ class _Analyser:
         self.fractions = count > 0 and all(o.denominator is not None for o in obs)
         bounds = _phase_bounds(dates, self.phase_starts)
         first_phase_size = bounds[1] if len(bounds) > 1 else count
-        if self.freeze is not None and not 2 <= self.freeze <= max(first_phase_size, 2):
+        if self.freeze is not None and not 2 <= self.freeze <= first_phase_size:
             raise ChartError(
-                f"the baseline must be between 2 points and the {first_phase_size} points of the first phase",
+                f"the baseline must be between 2 points and the {first_phase_size} points of the first phase"
+                if first_phase_size >= 2
+                else f"a baseline needs at least 2 points, and the first phase has {first_phase_size}",
                 field="freeze",
             )
         self.c = Columns(
@@ -513,7 +520,8 @@ class _Analyser:
                 self._special_causes(phase)
             phases.append(phase)
         self._classify_points()
-        assurance, assurance_text = self._assurance()
+        # Too few points give a warning, not a verdict: no icons either.
+        assurance, assurance_text = self._assurance() if count >= self.minimum_points else (None, "")
         return ChartAnalysis(
             kind=self.kind,
             better=self.better,
@@ -529,7 +537,7 @@ class _Analyser:
             columns=self.c,
             phases=phases,
             signals=self.signals,
-            variation=self._variation(),
+            variation=self._variation() if count >= self.minimum_points else None,
             assurance=assurance,
             verdict=self._verdict(phases),
             assurance_text=assurance_text,
@@ -553,6 +561,7 @@ class _Analyser:
             rows = self.observations[lo : lo + phase.baseline_points]
             pbar = sum(o.numerator for o in rows) / sum(o.denominator for o in rows)
             phase.centre = pbar
+            phase.flat = pbar in (0.0, 1.0)
             c.centre[lo:hi] = [pbar] * size
             spread = pbar * (1 - pbar)
             sigmas = [math.sqrt(spread / n) for n in c.denominators[lo:hi]]
@@ -566,7 +575,7 @@ class _Analyser:
         if self.kind == "xmr":
             ranges = [abs(later - earlier) for earlier, later in pairwise(base)]
             mean_range = math.fsum(ranges) / len(ranges) if ranges else 0.0  # a 1-point phase: warned about
-            if self.screen and ranges:
+            if self.screen and mean_range > 0:
                 kept = [r for r in ranges if r < MOVING_RANGE_SCREEN * mean_range]
                 phase.screened_moving_ranges = len(ranges) - len(kept)
                 mean_range = math.fsum(kept) / len(kept) if kept else 0.0
@@ -578,6 +587,7 @@ class _Analyser:
             lower, upper = max(centre - 3 * sigma, 0.0), centre + 3 * sigma
             lower_near, upper_near = max(centre - 2 * sigma, 0.0), centre + 2 * sigma
         phase.centre = centre
+        phase.flat = upper == lower
         c.centre[lo:hi] = [centre] * size
         c.lower_limit[lo:hi] = [lower] * size
         c.upper_limit[lo:hi] = [upper] * size
@@ -626,7 +636,8 @@ class _Analyser:
         values, c, centre = self.values, self.c, phase.centre
         where = "the mean" if self.kind == "xmr" else "the centre line"
         lower, upper = c.lower_limit, c.upper_limit
-        for i in range(lo, hi):
+        # Limits of no width (a baseline with no variation) would flag every change: only the runs count then.
+        for i in range(lo, hi) if not phase.flat else ():
             if values[i] > upper[i] or values[i] < lower[i]:
                 high = values[i] > upper[i]
                 self._signal(
@@ -659,7 +670,8 @@ class _Analyser:
                     "up" if sign > 0 else "down",
                     f"{last - first + 2} points in a row {rising}",
                 )
-        self._two_of_three(phase, sides)
+        if not phase.flat:
+            self._two_of_three(phase, sides)
 
     def _two_of_three(self, phase: Phase, sides: Sequence[int]) -> None:
         """NHSRplotthedots' reading: in a window of 3 points all on one side of the mean, at least 2 lie
@@ -789,6 +801,12 @@ class _Analyser:
                 f"{self.minimum_points} before it can tell a real change from chance."
             )
         for phase in phases:
+            if phase.flat:
+                label = "The baseline" if phase.index == 0 else f"Phase {phase.index + 1}"
+                warnings.append(
+                    f"{label} (from {format_date(phase.start_date)}) has no variation, so its process limits have no "
+                    "width: points outside them are not flagged, only runs and trends."
+                )
             if phase.baseline_points < self.minimum_points and count >= self.minimum_points:
                 label = "The baseline" if phase.index == 0 else f"Phase {phase.index + 1}"
                 warnings.append(
@@ -809,13 +827,28 @@ class _Analyser:
                 f"{self.minimum_points} are needed to tell a real change from chance."
             )
         latest = phases[-1]
-        current = [s for s in self.signals if s.phase == latest.index]
-        if not current:
-            size = latest.end - latest.start + 1
-            around = "around the median" if self.kind == "run" else "within the process limits"
+        size = latest.end - latest.start + 1
+        if latest.index and size < self.minimum_points:
             return (
-                f"No signal since {format_date(latest.start_date)}: the {size} points vary {around} only as much "
-                "as chance would explain (common-cause variation)."
+                f"Too early to tell since {format_date(latest.start_date)}: {_points(size)} in this phase so far, and "
+                f"at least {self.minimum_points} are needed to tell a real change from chance."
+            )
+        # A signal is news while it reaches the latest points; an old one is mentioned, not reported as now.
+        recent_from = latest.end - (self.run_length - 1)
+        in_phase = [s for s in self.signals if s.phase == latest.index]
+        current = [s for s in in_phase if s.points[-1] >= recent_from or s.rule == "few_crossings"]
+        if not current:
+            around = "around the median" if self.kind == "run" else "within the process limits"
+            if not in_phase:
+                return (
+                    f"No signal since {format_date(latest.start_date)}: the {_points(size)} vary {around} only as "
+                    "much as chance would explain (common-cause variation)."
+                )
+            last = max(in_phase, key=lambda s: s.points[-1])
+            since = last.points[-1] + 1
+            return (
+                f"No signal since {format_date(self.c.dates[since])}: the {_points(latest.end - since + 1)} since "
+                f"vary {around} only as much as chance would explain (the last signal: {last.summary})."
             )
         # The newest news; when several signals end on the same point, a sustained run tells the story best.
         priority = {"long_run": 0, "shift": 0, "trend": 1, "outside_limits": 2, "two_of_three": 3, "few_crossings": 4}

@@ -264,3 +264,55 @@ def test_as_dict_is_json_and_matches_the_points():
     assert data["phases"][0]["first_point"] == 0 and data["phases"][0]["last_point"] == 23
     assert data["verdict"] == analysis.verdict
     assert data["assurance"] == "may_or_may_not"
+
+
+def test_an_old_signal_is_mentioned_not_reported_as_the_present():
+    values = [*STEADY, 30, *STEADY, *STEADY]
+    analysis = charts.analyse(weekly(values), "xmr", better="up")
+    assert [s.points for s in analysis.signals if s.rule == "outside_limits"] == [[12]]
+    assert analysis.verdict == (
+        "No signal since 6 April 2026: the 24 points since vary within the process limits only as much as chance "
+        "would explain (the last signal: a point above the upper process limit, 30 March 2026)."
+    )
+    assert analysis.variation == "common_cause"
+
+
+def test_a_new_phase_with_few_points_is_too_early_to_tell():
+    analysis = charts.analyse(weekly([*STEADY, 15]), "xmr", better="up", phase_starts=[week(12)])
+    assert analysis.verdict == (
+        "Too early to tell since 30 March 2026: 1 point in this phase so far, and at least 12 are needed to tell a "
+        "real change from chance."
+    )
+
+
+def test_too_few_points_give_no_icons_either():
+    analysis = charts.analyse(weekly([10, 20, 30, 40, 50, 60, 70, 80]), "xmr", better="up", target=5)
+    assert (analysis.variation, analysis.assurance, analysis.assurance_text) == (None, None, "")
+
+
+@pytest.mark.parametrize(
+    ("kind", "rows"),
+    [
+        ("xmr", weekly([5] * 12 + [5.01, 4.99])),
+        ("c", weekly([0] * 12 + [1, 0])),
+        (
+            "p",
+            [Observation(week(i), numerator=20, denominator=20) for i in range(12)]
+            + [Observation(week(12), numerator=19, denominator=20)],
+        ),
+    ],
+)
+def test_a_baseline_without_variation_flags_no_point_outside_its_zero_width_limits(kind, rows):
+    analysis = charts.analyse(rows, kind, better="up", freeze=12)
+    assert analysis.phases[0].flat
+    assert not [s for s in analysis.signals if s.rule in ("outside_limits", "two_of_three")]
+    assert "has no variation" in analysis.warnings[0]
+    if kind == "xmr":
+        assert analysis.phases[0].screened_moving_ranges == 0
+
+
+def test_freeze_on_too_little_data_says_so():
+    with pytest.raises(ChartError, match="a baseline needs at least 2 points, and the first phase has 0"):
+        charts.analyse([], "xmr", freeze=5)
+    with pytest.raises(ChartError, match="the first phase has 1"):
+        charts.analyse(weekly([1]), "xmr", freeze=2)
