@@ -143,18 +143,19 @@ def _date_ticks(first: float, last: float, most: int) -> tuple[str, list[dt.date
         ((unit, every) for unit, every in _INTERVALS if span / (_UNIT_DAYS[unit] * every) + 1 <= most),
         _INTERVALS[-1],
     )
-    lo, hi = math.ceil(first), math.floor(last)
+    # The axis is padded beyond the data: keep it within the dates Python can represent (1 to 9999).
+    lo, hi = max(math.ceil(first), 1), min(math.floor(last), dt.date.max.toordinal() - 366)
     if unit == "day":
         ordinals = [o for o in range(lo, hi + 1) if o % every == 0]
     elif unit == "week":  # ordinal 1 (1 January of year 1) is a Monday
         ordinals = [o for o in range(lo, hi + 1) if o % 7 == 1 and (o // 7) % every == 0]
     else:
-        start, end = dt.date.fromordinal(max(lo, 1)), dt.date.fromordinal(max(hi, 1))
+        start, end = dt.date.fromordinal(lo), dt.date.fromordinal(max(hi, lo))
         if unit == "month":
             months = range(start.year * 12 + start.month - 1, end.year * 12 + end.month)
             days = [dt.date(m // 12, m % 12 + 1, 1) for m in months if m % every == 0]
         else:
-            days = [dt.date(y, 1, 1) for y in range(start.year, end.year + 1) if y % every == 0]
+            days = [dt.date(y, 1, 1) for y in range(start.year, min(end.year, 9998) + 1) if y % every == 0]
         ordinals = [d.toordinal() for d in days if lo <= d.toordinal() <= hi]
     return unit, [dt.date.fromordinal(o) for o in ordinals if o >= 1]
 

@@ -1052,7 +1052,26 @@ def _data_point_from_row(measure: Measure, row: Mapping[str, Any]) -> DataPoint:
         raise ValueError("the numerator cannot be larger than the denominator")
     if point.pdsa_cycle is not None and point.pdsa_cycle.project_id != measure.project_id:
         raise ValueError("the PDSA cycle belongs to another project")
+    if isinstance(point.date, dt.date) and not EARLIEST_DATA_DATE <= point.date <= LATEST_DATA_DATE:
+        raise ValueError(
+            f"{point.date.isoformat()} is not a plausible date for a data point "
+            f"(between {EARLIEST_DATA_DATE.year} and {LATEST_DATA_DATE.year})"
+        )
     return point
+
+
+# Wide enough for any real series, narrow enough to catch a slip (31/12/9999) that no chart axis can draw.
+EARLIEST_DATA_DATE, LATEST_DATA_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def _other_kind_problem(measure_has_fractions: bool | None, point: DataPoint) -> str | None:
+    """One measure, one kind of figure: its chart could not show 85 next to 17/20."""
+    is_fraction = point.denominator is not None
+    if measure_has_fractions is None or is_fraction == measure_has_fractions:
+        return None
+    if measure_has_fractions:
+        return "this measure's data points are numerators and denominators, not values"
+    return "this measure's data points are values, not numerators and denominators"
 
 
 @transaction.atomic
@@ -1066,7 +1085,9 @@ def data_points_add(*, actor: User, measure: Measure, rows: Sequence[Mapping[str
     _require_open(project, "enter data")
     if not rows:
         raise QIValidationError("No data points were given.")
-    existing_dates = set(measure.data_points.values_list("date", flat=True))
+    existing = dict(measure.data_points.values_list("date", "denominator"))
+    existing_dates = set(existing)
+    has_fractions = next((denominator is not None for denominator in existing.values()), None)
     seen: set[dt.date] = set()
     points = []
     for number, row in enumerate(rows, start=1):
@@ -1081,6 +1102,10 @@ def data_points_add(*, actor: User, measure: Measure, rows: Sequence[Mapping[str
         if point.date in existing_dates or point.date in seen:
             message = f"there is already a data point for {point.date:%d %b %Y}"
             raise QIValidationError(f"Row {number}: {message}.", field_errors={f"rows[{number}]": message})
+        message = _other_kind_problem(has_fractions, point)
+        if message:
+            raise QIValidationError(f"Row {number}: {message}.", field_errors={f"rows[{number}]": message})
+        has_fractions = point.denominator is not None
         seen.add(point.date)
         points.append(point)
     try:
@@ -1187,6 +1212,12 @@ def data_point_update(*, actor: User, point: DataPoint, **changes: Any) -> DataP
     if measure.data_points.filter(date=corrected.date).exclude(pk=point.pk).exists():
         message = f"There is already a data point for {corrected.date:%d %b %Y}."
         raise QIValidationError(message, field_errors={"date": message})
+    others = measure.data_points.exclude(pk=point.pk)
+    message = _other_kind_problem(
+        others.filter(denominator__isnull=False).exists() if others.exists() else None, corrected
+    )
+    if message:
+        raise QIValidationError(f"{message[:1].upper()}{message[1:]}.")
     before = _snapshot(point, changes)
     for name in DATA_POINT_FIELDS:
         setattr(point, name, getattr(corrected, name))
@@ -1239,7 +1270,7 @@ def data_points_import(*, actor: User, measure: Measure, csv_text: str | bytes) 
     """Add a measure's data points from a CSV file (``qi.csv_import``), all or none; errors name the line.
 
     A date the measure already has a point for is an error, as is a file of values for a measure of
-    numerators and denominators (or the other way round): its chart could not show both.
+    numerators and denominators (or the other way round: ``data_points_add`` checks it).
     """
     _lock_project(measure.project_id)
     measure = Measure.objects.select_for_update(of=("self",)).select_related("project__department").get(pk=measure.pk)
@@ -1247,7 +1278,7 @@ def data_points_import(*, actor: User, measure: Measure, csv_text: str | bytes) 
     _require(access.can_edit_project(actor, measure.project), "Only the project team can import data.")
     _require_open(measure.project, "import data")
     parsed = csv_import.parse_csv(csv_text)
-    existing = dict(measure.data_points.values_list("date", "denominator"))
+    existing = set(measure.data_points.values_list("date", flat=True))
     taken = {
         line: f"{row['date'].isoformat()} already has a data point; edit or delete it first."
         for row, line in zip(parsed.rows, parsed.lines, strict=True)
@@ -1255,13 +1286,6 @@ def data_points_import(*, actor: User, measure: Measure, csv_text: str | bytes) 
     }
     if taken:
         raise csv_import.line_errors(taken)
-    kinds = {denominator is not None for denominator in existing.values()}
-    if kinds and parsed.fractions not in kinds:
-        have, given = "numerators and denominators", "values"
-        if parsed.fractions:
-            have, given = given, have
-        message = f"This measure's data points are {have} but the file gives {given}: import the same kind of figures."
-        raise QIValidationError(message, field_errors={"file": message})
     try:
         return data_points_add(actor=actor, measure=measure, rows=parsed.rows)
     except QIValidationError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -815,3 +816,40 @@ class TestProfileAndPlacements:
         assert not trust.alice.placements.exists()
         event = AuditEvent.objects.get(verb="placement.deleted")
         assert (event.object_id, event.before["doctor"]) == (str(pk), trust.alice.pk)
+
+
+# --- one kind of figure per measure, plausible dates ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_measure_keeps_one_kind_of_figure(trust, active_project):
+    measure = services.measure_create(
+        actor=trust.alice, project=active_project, name="ECG in 10 minutes", operational_definition="d", better="up"
+    )
+    first = {"date": dt.date(2026, 1, 5), "numerator": 3, "denominator": 4}
+    (point,) = services.data_points_add(actor=trust.alice, measure=measure, rows=[first])
+    with pytest.raises(QIValidationError, match="Row 1: this measure's data points are numerators and denominators"):
+        services.data_points_add(actor=trust.alice, measure=measure, rows=[{"date": dt.date(2026, 1, 12), "value": 5}])
+    mixed = [
+        {"date": dt.date(2026, 1, 19), "numerator": 1, "denominator": 2},
+        {"date": dt.date(2026, 1, 26), "value": 5},
+    ]
+    with pytest.raises(QIValidationError, match="Row 2: "):
+        services.data_points_add(actor=trust.alice, measure=measure, rows=mixed)
+    assert measure.data_points.count() == 1
+    # The only point may switch kind; with a second point it may not.
+    services.data_point_update(actor=trust.alice, point=point, value=Decimal("5"), numerator=None, denominator=None)
+    services.data_points_add(actor=trust.alice, measure=measure, rows=[{"date": dt.date(2026, 1, 12), "value": 6}])
+    with pytest.raises(QIValidationError, match="This measure's data points are values"):
+        services.data_point_update(actor=trust.alice, point=point, value=None, numerator=1, denominator=2)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("day", [dt.date(9999, 12, 31), dt.date(1899, 12, 31)])
+def test_a_data_point_date_must_be_plausible(trust, active_project, day):
+    measure = services.measure_create(
+        actor=trust.alice, project=active_project, name="Minutes to ECG", operational_definition="d", better="down"
+    )
+    with pytest.raises(QIValidationError, match="not a plausible date"):
+        services.data_points_add(actor=trust.alice, measure=measure, rows=[{"date": day, "value": 5}])
+    assert not measure.data_points.exists()

@@ -103,6 +103,11 @@ def test_team_corrects_a_point_switching_to_a_fraction(points, trust, client_for
     both = alice.patch(f"/api/v1/data-points/{point.pk}/", {"numerator": 3, "denominator": 4})
     assert both.status_code == 400
     assert "not both" in both.json()["detail"]
+    mixed = alice.patch(f"/api/v1/data-points/{point.pk}/", {"value": None, "numerator": 3, "denominator": 4})
+    assert mixed.status_code == 400  # the measure's other points are values: one measure, one kind of figure
+    assert mixed.json()["detail"] == "This measure's data points are values, not numerators and denominators."
+    for other in points[1:]:
+        services.data_point_delete(actor=trust.alice, point=other)
     switched = alice.patch(
         f"/api/v1/data-points/{point.pk}/",
         {"value": None, "numerator": 3, "denominator": 4, "pdsa_cycle": cycle.pk},

@@ -140,15 +140,26 @@ def test_list_runs_the_same_queries_for_5_and_100_rows(active_project, trust, cl
 def test_team_adds_many_points_at_once(measure, trust, client_for):
     cycle = PDSACycleFactory(project=measure.project)
     points = weekly(30)
-    points[10] = {"date": points[10]["date"], "value": "12.5", "note": "Locum week", "pdsa_cycle": cycle.pk}
+    points[10] |= {"note": "Locum week", "pdsa_cycle": cycle.pk}
     response = bulk(client_for(trust.alice), measure, points)
     assert response.status_code == 201, response.json()
     results = response.json()["results"]
     assert [r["date"] for r in results] == [p["date"] for p in points]
     assert (results[0]["numerator"], results[0]["denominator"], results[0]["value"]) == (10, 20, None)
-    assert (results[10]["value"], results[10]["note"], results[10]["pdsa_cycle"]) == ("12.5", "Locum week", cycle.pk)
+    assert (results[10]["note"], results[10]["pdsa_cycle"]) == ("Locum week", cycle.pk)
     assert all(r["id"] and r["measure"] == measure.pk and r["project"] == measure.project_id for r in results)
     assert measure.data_points.count() == 30
+
+
+def test_a_value_among_fractions_is_refused_naming_its_row(measure, trust, client_for):
+    points = weekly(30)
+    points[10] = {"date": points[10]["date"], "value": "12.5"}
+    response = bulk(client_for(trust.alice), measure, points)
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "points.10": ["this measure's data points are numerators and denominators, not values"]
+    }
+    assert not measure.data_points.exists()
 
 
 def test_1000_points_are_accepted_and_1001_refused(measure, trust, client_for):

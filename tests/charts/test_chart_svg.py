@@ -458,3 +458,10 @@ def test_ten_thousand_points_draw_one_line():
     (line,) = elements(root, "path", "data")
     assert line.get("d").count(" ") == 2 * 10_000 - 1
     assert len(tick_labels(root, "date-axis")) <= 12
+
+
+def test_dates_at_the_ends_of_the_calendar_still_draw():
+    rows = [Observation(dt.date(1, 1, 1), value=1), Observation(dt.date(9999, 12, 31), value=2)]
+    root = ET.fromstring(render_svg(analyse(rows, "run"), title="Slips"))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "Slips" in texts and any(text and text.isdigit() and len(text) == 4 for text in texts)  # year ticks

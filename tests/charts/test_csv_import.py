@@ -227,9 +227,9 @@ def test_values_cannot_join_a_measure_of_fractions(measure, trust):
     with pytest.raises(QIValidationError) as caught:
         services.data_points_import(actor=trust.alice, measure=measure, csv_text="date,value\n2026-02-02,4\n")
     assert caught.value.field_errors == {
-        "file": "This measure's data points are numerators and denominators but the file gives values: import the "
-        "same kind of figures."
+        "line.2": "Line 2: this measure's data points are numerators and denominators, not values."
     }
+    assert measure.data_points.count() == 1
 
 
 @pytest.mark.django_db
