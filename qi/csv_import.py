@@ -26,6 +26,8 @@ from qi.charts import Observation
 from qi.errors import QIValidationError
 
 MAX_BYTES = 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_BYTES + 64 * 1024  # the file and a multipart form's headers around it
+TOO_LARGE = f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB: split it into smaller files."
 MAX_ROWS = 5000
 MAX_PROBLEMS = 20  # lines reported at once: enough to fix a spreadsheet in one go, not a wall of text
 MAX_NOTE_LENGTH = 500  # DataPoint.note
@@ -93,7 +95,7 @@ def _decoded(content: str | bytes) -> str:
     """The file's text: UTF-8 (a byte order mark is fine), at most MAX_BYTES."""
     size = len(content) if isinstance(content, bytes) else len(content.encode("utf-8", "surrogatepass"))
     if size > MAX_BYTES:
-        _file_error(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB: split it into smaller files.")
+        _file_error(TOO_LARGE)
     if isinstance(content, bytes):
         if content.startswith(b"PK\x03\x04"):
             _file_error("This is a spreadsheet workbook, not a CSV file: save it as CSV UTF-8 and upload that.")

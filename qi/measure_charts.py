@@ -11,15 +11,14 @@ target is divided by 100 for charts of numerator/denominator data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from qi.charts import ChartAnalysis, ChartError, Observation, analyse, format_date
-from qi.models import DataPoint, Measure, PDSACycle
+from qi.charts import KINDS, RULE_LENGTH_RANGE, ChartAnalysis, ChartError, Observation, analyse, format_date
+from qi.models import MAX_CHART_PHASES, DataPoint, Measure, PDSACycle
 
 UNSET: Any = object()  # "use the measure's stored setting", distinct from an explicit None ("no freeze")
-MAX_PHASES = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +71,41 @@ def parse_phase_starts(text: str) -> list[dt.date]:
             days.append(dt.date.fromisoformat(part))
         except ValueError:
             raise ChartError(f"{part[:40]} is not a date (YYYY-MM-DD)", field="phases") from None
-    if len(days) > MAX_PHASES:
-        raise ChartError(f"at most {MAX_PHASES} phases", field="phases")
+    if len(days) > MAX_CHART_PHASES:
+        raise ChartError(f"at most {MAX_CHART_PHASES} phases", field="phases")
     return days
+
+
+def chart_options(query: Mapping[str, str]) -> dict[str, Any]:
+    """Chart parameters of a request (the web page's query string or the API's) as ``measure_chart()`` keywords.
+
+    ``kind`` (run, xmr, p, c), ``freeze`` (points, or ``none``), ``phases`` (ISO dates, comma-separated; empty for
+    none), ``run_length`` and ``trend_length``. A parameter left out, or an empty kind or freeze, keeps the
+    measure's stored setting. ChartError names the parameter.
+    """
+    options: dict[str, Any] = {}
+    kind = (query.get("kind") or "").strip()
+    if kind:
+        if kind not in KINDS:
+            raise ChartError(f"the chart kind must be one of {', '.join(KINDS)}", field="kind")
+        options["kind"] = kind
+    freeze = (query.get("freeze") or "").strip().lower()
+    if freeze == "none":
+        options["freeze"] = None
+    elif freeze:
+        if not freeze.isdigit() or int(freeze) < 2:
+            raise ChartError("give a number of points, 2 or more, or none", field="freeze")
+        options["freeze"] = int(freeze)
+    if "phases" in query:
+        options["phase_starts"] = parse_phase_starts(query["phases"] or "")
+    low, high = RULE_LENGTH_RANGE
+    for name in ("run_length", "trend_length"):
+        text = (query.get(name) or "").strip()
+        if text:
+            if not text.isdigit() or not low <= int(text) <= high:
+                raise ChartError(f"must be a whole number of points from {low} to {high}", field=name)
+            options[name] = int(text)
+    return options
 
 
 def data_point_problem(error: ChartError, measure: Measure) -> str:

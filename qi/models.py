@@ -686,6 +686,9 @@ class PDSACycle(PatientDataGuarded):
         return f"PDSA {self.number}: {self.change_idea[:60]}"
 
 
+MAX_CHART_PHASES = 50
+
+
 class Measure(PatientDataGuarded):
     class Kind(models.TextChoices):
         OUTCOME = "outcome", "Outcome"
@@ -763,6 +766,8 @@ class Measure(PatientDataGuarded):
                 days.add(entry if isinstance(entry, dt.date) else dt.date.fromisoformat(str(entry)))
             except ValueError:
                 raise ValidationError({"phase_starts": f"{entry!s:.40} is not a date (YYYY-MM-DD)."}) from None
+        if len(days) > MAX_CHART_PHASES:
+            raise ValidationError({"phase_starts": f"At most {MAX_CHART_PHASES} phases."})
         return [day.isoformat() for day in sorted(days)]
 
     @property

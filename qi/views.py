@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -12,10 +14,10 @@ from django.utils.safestring import mark_safe
 
 from qi import access, csv_import, services
 from qi.chart_svg import render_svg
-from qi.charts import KIND_NAMES, KINDS, RULE_LABELS, ChartError
+from qi.charts import KIND_NAMES, RULE_LABELS, ChartError
 from qi.errors import QIPermissionError, QITransitionError, QIValidationError
 from qi.forms import DataPointImportForm
-from qi.measure_charts import MeasureChart, data_point_problem, measure_chart, parse_phase_starts
+from qi.measure_charts import MeasureChart, chart_options, data_point_problem, measure_chart
 from qi.models import Measure, Milestone, Project
 
 
@@ -49,37 +51,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 # --- a measure's chart ---------------------------------------------------------------------------------
 
-CHART_PARAMETERS = ("kind", "freeze", "phases")
+CHART_PARAMETERS = ("kind", "freeze", "phases", "run_length", "trend_length")
 CHART_FIELD_LABELS = {
     "kind": "Chart type",
     "freeze": "Baseline",
     "phases": "Phases",
-    "phase_starts": "Phases",
-    "points": "Data",
+    "run_length": "Run length",
+    "trend_length": "Trend length",
 }
-
-
-def _chart_options(query: QueryDict) -> dict:
-    """``kind``, ``freeze`` (points, or none) and ``phases`` (ISO dates) as ``measure_chart()`` keywords.
-
-    A parameter left out (or an empty kind or freeze) keeps the measure's setting; ``phases=`` means none.
-    """
-    options: dict = {}
-    kind = query.get("kind", "").strip()
-    if kind:
-        if kind not in KINDS:
-            raise ChartError(f"the chart kind must be one of {', '.join(KINDS)}", field="kind")
-        options["kind"] = kind
-    freeze = query.get("freeze", "").strip().lower()
-    if freeze == "none":
-        options["freeze"] = None
-    elif freeze:
-        if not freeze.isdigit() or int(freeze) < 2:
-            raise ChartError("give a number of points, 2 or more, or none", field="freeze")
-        options["freeze"] = int(freeze)
-    if "phases" in query:
-        options["phase_starts"] = parse_phase_starts(query["phases"])
-    return options
 
 
 def _chart_problem(error: ChartError, measure: Measure) -> str:
@@ -100,7 +79,7 @@ def _visible_measure(request: HttpRequest, pk: int) -> Measure:
 
 
 def _chart(measure: Measure, query: QueryDict) -> MeasureChart:
-    return measure_chart(measure, **_chart_options(query))
+    return measure_chart(measure, **chart_options(query))
 
 
 def _chart_svg(chart: MeasureChart) -> str:
@@ -174,14 +153,31 @@ def measure_import(request: HttpRequest, pk: int) -> HttpResponse:
     if project.status not in services.OPEN_STATUSES:
         context["refusal"] = f"This project is {project.get_status_display().lower()}: its data can no longer change."
         return render(request, "qi/measure_import.html", context)
+    if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > csv_import.MAX_UPLOAD_BYTES:
+        # Refused before Django reads the upload: nothing of a huge file reaches memory or disk.
+        form = DataPointImportForm(data={})
+        form.is_valid()  # bound and empty: its one error becomes the size
+        form.errors["file"] = form.error_class([csv_import.TOO_LARGE])
+        context["form"] = form
+        return render(request, "qi/measure_import.html", context, status=413)
     form = DataPointImportForm(request.POST, request.FILES) if request.method == "POST" else DataPointImportForm()
     if request.method == "POST" and form.is_valid():
         content = form.cleaned_data["file"].read(csv_import.MAX_BYTES + 1)
         try:
             created = services.data_points_import(actor=request.user, measure=measure, csv_text=content)
         except QIValidationError as exc:
-            for message in list(exc.field_errors.values()) or [exc.message]:
+            listed = list(exc.field_errors.values()) or [exc.message]
+            for message in listed:
                 form.add_error("file", message)
+            # When not every bad line is listed, say so (the parser stops after 20 problems).
+            stopped = re.search(r"reading stopped at line (\d+)", exc.message)
+            if stopped:
+                form.add_error(
+                    "file",
+                    f"Reading stopped at line {stopped[1]}: fix these and upload the file again to check the rest.",
+                )
+            elif "are listed)" in exc.message:  # more bad lines than the parser lists at once
+                form.add_error("file", f"More lines have problems than the {len(listed)} listed here.")
         except (QIPermissionError, QITransitionError) as exc:  # the team or the project changed meanwhile
             form.add_error(None, exc.message)
         else:

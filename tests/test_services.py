@@ -853,3 +853,18 @@ def test_a_data_point_date_must_be_plausible(trust, active_project, day):
     with pytest.raises(QIValidationError, match="not a plausible date"):
         services.data_points_add(actor=trust.alice, measure=measure, rows=[{"date": day, "value": 5}])
     assert not measure.data_points.exists()
+
+
+@pytest.mark.django_db
+def test_stored_phases_are_dates_and_at_most_fifty(trust, active_project):
+    measure = services.measure_create(
+        actor=trust.alice, project=active_project, name="Minutes to ECG", operational_definition="d", better="down"
+    )
+    many = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(51)]
+    with pytest.raises(QIValidationError, match="At most 50 phases"):
+        services.measure_update(actor=trust.alice, measure=measure, phase_starts=many)
+    with pytest.raises(QIValidationError, match="is not a date"):
+        services.measure_update(actor=trust.alice, measure=measure, phase_starts=["2026-02-30"])
+    services.measure_update(actor=trust.alice, measure=measure, phase_starts=[dt.date(2026, 3, 2), "2026-01-05"])
+    measure.refresh_from_db()
+    assert measure.phase_starts == ["2026-01-05", "2026-03-02"]

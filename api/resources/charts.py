@@ -15,44 +15,10 @@ from rest_framework.parsers import BaseParser
 from qi import csv_import
 from qi.charts import KINDS, RULE_LABELS, ChartError, Observation, analyse
 from qi.errors import QIValidationError
-from qi.measure_charts import data_point_problem, parse_phase_starts
+from qi.measure_charts import data_point_problem
 from qi.models import Measure
 
-RULE_LENGTHS = (5, 12)
-
 # --- the chart's query parameters ---------------------------------------------------------------
-
-
-class ChartQuerySerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=KINDS, required=False)
-    freeze = serializers.CharField(required=False)
-    phases = serializers.CharField(required=False, allow_blank=True)
-    run_length = serializers.IntegerField(min_value=RULE_LENGTHS[0], max_value=RULE_LENGTHS[1], required=False)
-    trend_length = serializers.IntegerField(min_value=RULE_LENGTHS[0], max_value=RULE_LENGTHS[1], required=False)
-
-    def validate_freeze(self, text: str) -> int | None:
-        if text.strip().lower() == "none":
-            return None
-        try:
-            points = int(text)
-        except ValueError:
-            points = 0
-        if points < 2:
-            raise serializers.ValidationError("Give a number of points, 2 or more, or none.")
-        return points
-
-    def validate_phases(self, text: str) -> list[dt.date]:
-        try:
-            return parse_phase_starts(text)
-        except ChartError as exc:
-            raise serializers.ValidationError(f"{exc.message[:1].upper()}{exc.message[1:]}.") from None
-
-    def options(self) -> dict:
-        """The validated parameters as ``measure_chart()`` keywords; a parameter not sent keeps the stored setting."""
-        data = dict(self.validated_data)
-        if "phases" in data:
-            data["phase_starts"] = data.pop("phases")
-        return data
 
 
 def chart_problem(exc: ChartError, measure: Measure) -> QIValidationError:

@@ -31,10 +31,10 @@ from api.conditional import ConditionalRetrieveMixin, conditional_response, requ
 from api.filters import SyncFilterSet
 from api.resources import charts
 from api.resources.common import ServiceWriteMixin, VisibleProjectField
-from qi import services
+from qi import csv_import, services
 from qi.charts import ChartError
 from qi.errors import QIValidationError
-from qi.measure_charts import measure_chart
+from qi.measure_charts import chart_options, measure_chart
 from qi.models import DataPoint, Measure, PDSACycle, Project, User
 from qi.patient_data import patient_identifier_problem
 
@@ -394,6 +394,9 @@ class MeasureViewSet(
     )
     def import_csv(self, request, pk=None):
         measure = self.get_object()  # first: an outsider gets 404 whatever they send
+        if int(request.META.get("CONTENT_LENGTH") or 0) > csv_import.MAX_UPLOAD_BYTES:
+            # Refused before the body is read: nothing of a huge upload reaches memory or disk.
+            raise QIValidationError(csv_import.TOO_LARGE, field_errors={"file": csv_import.TOO_LARGE})
         created = services.data_points_import(
             actor=request.user, measure=measure, csv_text=charts.uploaded_csv(request)
         )
@@ -422,10 +425,8 @@ class MeasureViewSet(
     @action(detail=True, methods=["get"], url_path="chart", filter_backends=[], pagination_class=None)
     def chart(self, request, pk=None):
         measure = self.get_object()
-        query = charts.ChartQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
         try:
-            chart = measure_chart(measure, **query.options())
+            chart = measure_chart(measure, **chart_options(request.query_params))
         except ChartError as exc:
             raise charts.chart_problem(exc, measure) from None
         return conditional_response(request, chart.as_dict())

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from qi import services
+from qi import csv_import, services
 from qi.models import DataPoint, Measure
 
 pytestmark = pytest.mark.django_db
@@ -168,15 +168,15 @@ def test_parameters_override_the_stored_settings_and_can_switch_them_off(percent
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"kind": "bar"}, "kind", '"bar" is not a valid choice.'),
+        ({"kind": "bar"}, "kind", "The chart kind must be one of run, xmr, p, c."),
         ({"freeze": "1"}, "freeze", "Give a number of points, 2 or more, or none."),
         ({"freeze": "twelve"}, "freeze", "Give a number of points, 2 or more, or none."),
         ({"freeze": "21"}, "freeze", "The baseline must be between 2 points and the 20 points of the first phase."),
         ({"phases": "2026-13-01"}, "phases", "2026-13-01 is not a date (YYYY-MM-DD)."),
         ({"phases": ",".join(str(week(n)) for n in range(51))}, "phases", "At most 50 phases."),
-        ({"run_length": "4"}, "run_length", "Ensure this value is greater than or equal to 5."),
-        ({"trend_length": "13"}, "trend_length", "Ensure this value is less than or equal to 12."),
-        ({"run_length": "seven"}, "run_length", "A valid integer is required."),
+        ({"run_length": "4"}, "run_length", "Must be a whole number of points from 5 to 12."),
+        ({"trend_length": "13"}, "trend_length", "Must be a whole number of points from 5 to 12."),
+        ({"run_length": "seven"}, "run_length", "Must be a whole number of points from 5 to 12."),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(percentages, trust, client_for, params, field, message):
@@ -312,3 +312,11 @@ def test_an_import_runs_the_same_queries_for_5_and_100_rows(active_project, trus
         assert response.json()["created"] == rows
         counted.append(len(queries))
     assert counted[0] == counted[1]
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(empty, trust, client_for):
+    big = SimpleUploadedFile("big.csv", b"date,value\n" + b"1" * csv_import.MAX_UPLOAD_BYTES)
+    response = client_for(trust.alice).post(import_url(empty), {"file": big}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"file": [csv_import.TOO_LARGE]}
+    assert not empty.data_points.exists()

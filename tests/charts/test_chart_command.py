@@ -60,10 +60,10 @@ def test_it_prints_the_verdict_signals_phases_and_points(csv_file):
     path = csv_file(fractions_csv())
     report = chart(path, "--kind", "p", "--freeze", "12", "--better", "up", "--target", "90")
     lines = report.splitlines()
-    assert lines[0] == "P chart of 20 points, 5 Jan 2026 to 18 May 2026 (better: up, target: 90.0%)"
+    assert lines[0] == "P chart of 20 points, 5 January 2026 to 18 May 2026 (better: up, target: 90.0%)"
     assert lines[1].startswith("Verdict: Since 23 March 2026, 9 points in a row above the centre line")
     assert lines[2].startswith("Assurance: The target of 90.0% lies ")
-    assert "  1. 5 Jan 2026 to 18 May 2026: 20 points, centre 57.5%, from its first 12 points" in lines
+    assert "  1. 5 January 2026 to 18 May 2026: 20 points, centre 57.5%, from its first 12 points" in lines
     assert any(line.startswith("  - shift (improvement): 9 points in a row above") for line in lines)
     assert lines[-1].split() == ["2026-05-18", "85.0%", "57.5%", "24.3%", "90.7%", "shift,", "two_of_three"]
 

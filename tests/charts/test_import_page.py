@@ -9,7 +9,7 @@ from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from qi import services
+from qi import csv_import, services
 from qi.models import DataPoint, Measure
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +121,20 @@ def test_a_closed_project_takes_no_more_data(client, measure, trust, active_proj
     response = page(client, measure, trust.alice)
     assert "This project is abandoned: its data can no longer change." in response.content.decode()
     assert b'type="file"' not in response.content
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(client, measure, trust):
+    client.force_login(trust.alice)
+    big = SimpleUploadedFile("big.csv", b"date,value\n" + b"1" * csv_import.MAX_UPLOAD_BYTES)
+    response = client.post(reverse("measure_import", args=[measure.pk]), {"file": big})
+    assert response.status_code == 413
+    assert csv_import.TOO_LARGE in response.content.decode()
+    assert not DataPoint.objects.exists()
+
+
+def test_a_file_with_more_problems_than_listed_says_so(client, measure, trust):
+    lines = b"date,numerator,denominator\n" + b"".join(b"2026-01-%02d,x,20\n" % day for day in range(1, 26))
+    response = page(client, measure, trust.alice, file=SimpleUploadedFile("ecg.csv", lines))
+    html = response.content.decode()
+    assert "Line 21: the numerator x is not a whole number of 0 or more." in html
+    assert "Reading stopped at line 21: fix these and upload the file again to check the rest." in html

@@ -187,6 +187,7 @@ def test_stored_settings_are_used_and_empty_phases_clear_them(client, trust, mea
         ("?freeze=1", "Baseline: Give a number of points, 2 or more, or none."),
         ("?freeze=30", "Baseline: The baseline must be between 2 points and the 24 points of the first phase."),
         ("?phases=2026-13-01", "Phases: 2026-13-01 is not a date (YYYY-MM-DD)."),
+        ("?run_length=4", "Run length: Must be a whole number of points from 5 to 12."),
         ("?kind=c", "The data point of 5 January 2026: a C chart needs a count, not a numerator and a denominator."),
     ],
 )

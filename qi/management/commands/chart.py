@@ -15,13 +15,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from qi import csv_import
-from qi.charts import KIND_NAMES, KINDS, RULE_LENGTH_RANGE, ChartAnalysis, ChartError, analyse
+from qi.charts import KIND_NAMES, KINDS, RULE_LENGTH_RANGE, ChartAnalysis, ChartError, analyse, format_date
 from qi.errors import QIValidationError
 from qi.measure_charts import parse_phase_starts
-
-
-def _day(day) -> str:
-    return f"{day.day} {day:%b %Y}"
 
 
 class Command(BaseCommand):
@@ -123,7 +119,7 @@ class Command(BaseCommand):
         name = KIND_NAMES[analysis.kind]
         heading = f"{name[:1].upper()}{name[1:]} of {len(points)} point{'s' if len(points) != 1 else ''}"
         if points:
-            heading += f", {_day(points[0].date)} to {_day(points[-1].date)}"
+            heading += f", {format_date(points[0].date)} to {format_date(points[-1].date)}"
         facts = [f"better: {analysis.better}"] if analysis.better else []
         if analysis.target is not None:
             facts.append(f"target: {shown(analysis.target)}")
@@ -138,7 +134,7 @@ class Command(BaseCommand):
         centre = "median" if analysis.kind == "run" else "centre"
         for phase in analysis.phases:
             write(
-                f"  {phase.index + 1}. {_day(phase.start_date)} to {_day(phase.end_date)}: "
+                f"  {phase.index + 1}. {format_date(phase.start_date)} to {format_date(phase.end_date)}: "
                 f"{phase.end - phase.start + 1} points, {centre} {shown(phase.centre)}, "
                 f"from its first {phase.baseline_points} points"
             )
