@@ -393,10 +393,6 @@ def _phase_bounds(dates: Sequence[dt.date], phase_starts: Iterable[dt.date]) -> 
 # --- the rules -------------------------------------------------------------------------------------------
 
 
-def _sign(difference: float) -> int:
-    return (difference > 0) - (difference < 0)
-
-
 def _runs(signs: Sequence[int], lo: int) -> list[tuple[int, int, int]]:
     """Maximal runs of equal non-zero signs as (first, last, sign), with indices offset by ``lo``."""
     count = len(signs)

@@ -26,7 +26,7 @@ def chart_problem(exc: ChartError, measure: Measure) -> QIValidationError:
     if exc.row is not None:
         message = data_point_problem(exc, measure)
         return QIValidationError(message, field_errors={"kind": message})
-    name = {"phase_starts": "phases"}.get(exc.field or "", exc.field or "kind")
+    name = exc.field or "kind"
     return QIValidationError(
         f"{name}: {exc.message}.", field_errors={name: f"{exc.message[:1].upper()}{exc.message[1:]}."}
     )

@@ -11,7 +11,7 @@ from qi import csv_import, services
 from qi.charts import Observation
 from qi.csv_import import parse_csv
 from qi.errors import QINotFoundError, QIPermissionError, QITransitionError, QIValidationError
-from qi.models import AuditEvent, DataPoint, Measure
+from qi.models import AuditEvent, DataPoint
 
 MONDAY = dt.date(2026, 1, 5)
 NHS_NUMBER = "943 476 5919"
@@ -161,18 +161,6 @@ def test_reading_stops_after_20_bad_lines():
 
 
 # --- the import: all or none --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def measure(active_project, trust) -> Measure:
-    return services.measure_create(
-        actor=trust.alice,
-        project=active_project,
-        name="ECG within 10 minutes",
-        operational_definition="Chest pain attendances with an ECG within 10 minutes / all, weekly.",
-        better="up",
-        unit="%",
-    )
 
 
 @pytest.mark.django_db

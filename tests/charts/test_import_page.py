@@ -15,18 +15,6 @@ from qi.models import DataPoint, Measure
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def measure(active_project, trust) -> Measure:
-    return services.measure_create(
-        actor=trust.alice,
-        project=active_project,
-        name="ECG within 10 minutes",
-        operational_definition="Chest pain attendances with an ECG within 10 minutes / all, weekly.",
-        better="up",
-        unit="%",
-    )
-
-
 def weekly_csv(count: int) -> bytes:
     rows = [f"{dt.date(2026, 1, 5) + dt.timedelta(weeks=week):%d/%m/%Y},{10 + week % 5},20" for week in range(count)]
     return ("date,numerator,denominator\n" + "\n".join(rows) + "\n").encode()
